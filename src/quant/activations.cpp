@@ -1,0 +1,84 @@
+// Activation quantizers: the formats a float activation row is turned into
+// before it meets quantized weights. Rounding follows llama.cpp's reference
+// code so our dot products see the same integers it does.
+#include <cmath>
+#include <cstring>
+
+#include "loci/fp16.h"
+#include "loci/quant.h"
+
+namespace loci {
+
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, size_t n) {
+  for (size_t b = 0; b < n / kQK; ++b, x += kQK) {
+    float amax = 0.0f;
+    for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[b].d = f32_to_fp16(d);
+    for (size_t j = 0; j < kQK; ++j) y[b].qs[j] = int8_t(std::roundf(x[j] * id));
+  }
+}
+
+void quantize_row_q8_1(const float* x, BlockQ8_1* y, size_t n) {
+  for (size_t b = 0; b < n / kQK; ++b, x += kQK) {
+    float amax = 0.0f;
+    for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    int sum = 0;
+    for (size_t j = 0; j < kQK; ++j) {
+      y[b].qs[j] = int8_t(std::roundf(x[j] * id));
+      sum += y[b].qs[j];
+    }
+    y[b].d = f32_to_fp16(d);
+    y[b].s = f32_to_fp16(float(sum) * d);
+  }
+}
+
+// Q8_K keeps d in float and scales so the largest-magnitude element maps to -127
+// (sign included), as llama.cpp does; bsums let K-quant kernels apply mins cheaply.
+void quantize_row_q8_k(const float* x, BlockQ8_K* y, size_t n) {
+  for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
+    float amax = 0.0f, max = 0.0f;
+    for (size_t j = 0; j < kQK_K; ++j) {
+      const float ax = std::fabs(x[j]);
+      if (ax > amax) {
+        amax = ax;
+        max = x[j];
+      }
+    }
+    if (amax == 0.0f) {
+      y[b].d = 0.0f;
+      std::memset(y[b].qs, 0, sizeof y[b].qs);
+      std::memset(y[b].bsums, 0, sizeof y[b].bsums);
+      continue;
+    }
+    const float iscale = -127.0f / max;
+    for (size_t j = 0; j < kQK_K; ++j) {
+      const int v = int(std::nearbyintf(iscale * x[j]));
+      y[b].qs[j] = int8_t(v > 127 ? 127 : v);
+    }
+    for (size_t g = 0; g < kQK_K / 16; ++g) {
+      int sum = 0;
+      for (size_t j = 0; j < 16; ++j) sum += y[b].qs[g * 16 + j];
+      y[b].bsums[g] = int16_t(sum);
+    }
+    y[b].d = 1.0f / iscale;
+  }
+}
+
+void convert_row_f32_to_f16(const float* x, uint16_t* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = f32_to_fp16(x[i]);
+}
+void convert_row_f16_to_f32(const uint16_t* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = fp16_to_f32(x[i]);
+}
+void convert_row_f32_to_bf16(const float* x, uint16_t* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = f32_to_bf16(x[i]);
+}
+void convert_row_bf16_to_f32(const uint16_t* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = bf16_to_f32(x[i]);
+}
+
+}  // namespace loci
