@@ -22,3 +22,6 @@ endfunction()
 
 loci_find_plain_library(loci_dep::pthreadpool pthreadpool.h pthreadpool)
 find_package(Threads REQUIRED)
+
+# Eigen is header-only; the reference f32 ops use it privately.
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
