@@ -3,10 +3,14 @@
 // Dequantization reproduces llama.cpp's values from the same bytes exactly.
 // Quantization round-trips within each type's known error; the activation
 // quantizers (Q8_0, Q8_1, Q8_K) follow llama.cpp's rounding so matmul results
-// track llama.cpp's closely.
+// track llama.cpp's closely. The legacy weight quantizers (Q4_0 .. Q5_1) and
+// F16/BF16 do too, so they write the bytes llama-quantize writes without an
+// imatrix; the K-quant quantizers use their own search (errors slightly below
+// llama.cpp's reference).
 //
 // The typed functions take n = elements, a whole number of blocks, and do not
-// check it; the generic ones check and return a Status.
+// check it; the generic ones check n, the dtype and the pointers, return a
+// Status, and accept buffers at any address (e.g. rows inside a packed file).
 #pragma once
 
 #include <cstddef>

@@ -10,7 +10,8 @@
 //   a: m activation rows, a_stride bytes apart, in the product's activation dtype
 //   w: n weight rows, w_stride bytes apart, in the product's weight dtype
 //   c: float outputs; row i starts at (char*)c + i * c_stride
-// k is a whole number of blocks of both dtypes. A kernel never allocates and
+// k is a whole number of blocks of both dtypes. Both a product's gemv and gemm
+// accept any m >= 1 (the driver's last tile may hold a single row). A kernel never allocates and
 // never fails, and reads at most kKernelPadding bytes past its inputs.
 // Each c[i][j] must depend only on a row i and w row j (not on m, n or where
 // the call's tile starts), so that results do not depend on threading.
