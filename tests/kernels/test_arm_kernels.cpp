@@ -1,14 +1,16 @@
-// The aarch64 dotprod and i8mm kernels beyond what the parity test checks:
-// they all combine each output's exact integer sums with the scales in the
-// same float operations, so gemv, gemm and the two ISA levels must agree bit
-// for bit (results do not change with the batch size or the CPU level); and
-// extreme codes, scales and activations must not overflow their integer sums.
+// The aarch64 NEON, dotprod and i8mm kernels beyond what the parity test
+// checks: they all combine each output's exact integer sums with the scales in
+// the same float operations (F16: the same f32 fma sequence), so gemv, gemm and
+// the three ISA levels must agree bit for bit (results do not change with the
+// batch size or the CPU level); and extreme codes, scales and activations must
+// not overflow their integer sums (NEON sums some products in int16 lanes).
 // Kernels the host cannot run are skipped (under qemu, `-cpu max` runs all).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernel_test_data.h"
@@ -19,15 +21,19 @@ using namespace loci;
 
 namespace {
 
-constexpr DType kProducts[] = {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K};
+// Products with int8 kernels on aarch64, and all products with arm kernels.
+constexpr DType kInt8Products[] = {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K};
+constexpr DType kArmProducts[] = {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16};
 
 struct NamedKernel {
   loci_gemm_ukernel_fn fn;
   std::string name;
 };
 
-// The runnable dotprod and i8mm kernels of one product, gemv and gemm, each once.
-std::vector<NamedKernel> arm_int8_kernels(DType weight) {
+bool is_arm_isa(Isa isa) { return isa == Isa::kNeon || isa == Isa::kDotprod || isa == Isa::kI8mm; }
+
+// The runnable NEON, dotprod and i8mm kernels of one product, gemv and gemm, each once.
+std::vector<NamedKernel> arm_kernels(DType weight) {
   size_t count = 0;
   const UkernelCandidate* all = all_ukernel_candidates(&count);
   std::vector<NamedKernel> out;
@@ -38,7 +44,7 @@ std::vector<NamedKernel> arm_int8_kernels(DType weight) {
   };
   for (size_t i = 0; i < count; ++i) {
     const UkernelCandidate& c = all[i];
-    if (c.weight != weight || (c.isa != Isa::kDotprod && c.isa != Isa::kI8mm) || !isa_supported(c.isa)) continue;
+    if (c.weight != weight || !is_arm_isa(c.isa) || !isa_supported(c.isa)) continue;
     add(c.gemv, c.gemv_name);
     add(c.gemm, c.gemm_name);
   }
@@ -107,23 +113,28 @@ void fill_extreme_weights(DType w, size_t rows, size_t k, uint8_t* dst, size_t s
 
 }  // namespace
 
-TEST_CASE("arm int8 kernels of a product agree bit for bit: gemv, gemm, dotprod, i8mm", "[kernels][arm]") {
+TEST_CASE("arm kernels of a product agree bit for bit: gemv, gemm, neon, dotprod, i8mm", "[kernels][arm]") {
   std::mt19937_64 g = test::rng(0xa2d0);
-  for (DType weight : kProducts) {
-    const std::vector<NamedKernel> kernels = arm_int8_kernels(weight);
+  for (DType weight : kArmProducts) {
+    const std::vector<NamedKernel> kernels = arm_kernels(weight);
     if (kernels.size() < 2) {
-      WARN(dtype_name(weight) << ": fewer than two dotprod/i8mm kernels runnable on this host, nothing to compare");
+      WARN(dtype_name(weight) << ": fewer than two arm kernels runnable on this host, nothing to compare");
       continue;
     }
-    // Odd m and n: i8mm pairs the last row and column with copies of themselves.
-    for (size_t blocks : {1, 3}) {
-      Inputs in(weight, 7, 13, blocks * test::k_block(weight), 12);
-      test::fill_random_activations(in.act, in.m, in.k, in.a.data(), in.a_stride, g);
-      test::fill_random_weights(weight, in.n, in.k, in.w.data(), in.w_stride, g);
-      const std::vector<float> first = in.run(kernels[0].fn);
-      for (size_t i = 1; i < kernels.size(); ++i) {
-        INFO(kernels[i].name << " vs " << kernels[0].name << ", k=" << in.k);
-        CHECK(bit_mismatches(in.run(kernels[i].fn), first) == 0);
+    // Odd m and n: every tile shape has tails, and i8mm pairs the last row and
+    // column with copies of themselves. Nine blocks give F16 (one element a
+    // block) both its vector loop and its k % 4 tail.
+    const std::pair<size_t, size_t> shapes[] = {{7, 13}, {2, 5}};
+    for (size_t blocks : {1, 3, 9}) {
+      for (const auto& [m, n] : shapes) {
+        Inputs in(weight, m, n, blocks * test::k_block(weight), 12);
+        test::fill_random_activations(in.act, in.m, in.k, in.a.data(), in.a_stride, g);
+        test::fill_random_weights(weight, in.n, in.k, in.w.data(), in.w_stride, g);
+        const std::vector<float> first = in.run(kernels[0].fn);
+        for (size_t i = 1; i < kernels.size(); ++i) {
+          INFO(kernels[i].name << " vs " << kernels[0].name << ", m=" << m << " n=" << n << " k=" << in.k);
+          CHECK(bit_mismatches(in.run(kernels[i].fn), first) == 0);
+        }
       }
     }
   }
@@ -131,10 +142,10 @@ TEST_CASE("arm int8 kernels of a product agree bit for bit: gemv, gemm, dotprod,
 
 TEST_CASE("arm int8 kernels do not overflow on extreme codes, scales and activations", "[kernels][arm]") {
   std::mt19937_64 g = test::rng(0xa2e1);
-  for (DType weight : kProducts) {
-    const std::vector<NamedKernel> kernels = arm_int8_kernels(weight);
+  for (DType weight : kInt8Products) {
+    const std::vector<NamedKernel> kernels = arm_kernels(weight);
     if (kernels.empty()) {
-      WARN(dtype_name(weight) << ": no dotprod/i8mm kernel runnable on this host");
+      WARN(dtype_name(weight) << ": no arm kernel runnable on this host");
       continue;
     }
     const size_t m = 3, n = 5, k = 8 * test::k_block(weight);
