@@ -1,0 +1,15 @@
+// F32 x F32 products on AVX2 + FMA.
+// Blocking: gemv runs up to 3 activation rows against 4 weight rows at a
+// time, gemm 4 x 3; every output gets the same float operations either way.
+#include "kernels/ukernel.h"
+#include "kernels/x86/f32_gemm_x86.h"
+
+void loci_f32_gemv__avx2(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w, size_t w_stride,
+                         float* c, size_t c_stride) {
+  float_gemm<Avx2F32, 3, 4>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
+}
+
+void loci_f32_gemm__avx2(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w, size_t w_stride,
+                         float* c, size_t c_stride) {
+  float_gemm<Avx2F32, 4, 3>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
+}

@@ -1,0 +1,16 @@
+// Q4_0 x Q8_0 on AVX2: a streaming gemv and a packed-panel gemm (the
+// arithmetic is in q8_0_act__avx2.h, the weight side in q4_0_q8_0__avx2.h).
+#include "kernels/ukernel.h"
+#include "kernels/x86/q4_0_q8_0__avx2.h"
+
+void loci_q4_0_q8_0_gemv__avx2(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w,
+                               size_t w_stride, float* c, size_t c_stride) {
+  using namespace loci_x86_q8act_avx2;
+  gemv<GemvDot::kNibbles>(kQ4BlockBytes, m, n, k, a, a_stride, w, w_stride, c, c_stride);
+}
+
+void loci_q4_0_q8_0_gemm__avx2(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w,
+                               size_t w_stride, float* c, size_t c_stride) {
+  using namespace loci_x86_q8act_avx2;
+  gemm<GemmDot::kSmallWeights>(pack_q4_0, m, n, k, a, a_stride, w, w_stride, c, c_stride);
+}
