@@ -2,6 +2,10 @@
 # Audits the built libraries' symbols.
 #   no-network LIB...   no library references a networking function
 #   exports SHARED_LIB  the shared library exports only loci_* functions
+#   isa-objects OBJ...  objects built with ISA flags (*__<isa>.cpp.o) define no
+#                       weak symbols: the linker could otherwise keep their copy
+#                       of an inline function for baseline code, which would then
+#                       run AVX-512 or dotprod instructions on CPUs without them
 # Usage: check_symbols.sh MODE NM LIB...
 set -euo pipefail
 mode=$1 nm=$2
@@ -37,6 +41,26 @@ case $mode in
       exit 1
     fi
     echo "ok: $lib exports $(wc -l <<<"$exported") symbols, all loci_*"
+    ;;
+  isa-objects)
+    bad=0 checked=0 objs=()
+    for arg in "$@"; do  # ctest passes $<TARGET_OBJECTS> as one ;-separated argument
+      IFS=';' read -ra parts <<<"$arg"
+      objs+=("${parts[@]}")
+    done
+    for obj in "${objs[@]}"; do
+      [[ $obj =~ __(avx2|avx512|avx512vnni|neon|dotprod|i8mm)\.cpp\.o$ ]] || continue
+      checked=$((checked + 1))
+      weak=$("$nm" --defined-only "$obj" | awk '$2 ~ /^[WVu]$/ {print $3}')
+      if [ -n "$weak" ]; then
+        echo "FAIL: $(basename "$obj") defines weak symbols (make them static or anonymous-namespace):"
+        echo "$weak" | head -10
+        bad=1
+      fi
+    done
+    if [ "$checked" = 0 ]; then echo "FAIL: no ISA-flagged objects given"; exit 1; fi
+    [ $bad = 0 ] && echo "ok: $checked ISA-flagged objects define no weak symbols"
+    exit $bad
     ;;
   *) echo "unknown mode $mode"; exit 2 ;;
 esac
