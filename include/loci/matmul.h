@@ -53,6 +53,8 @@ struct MatmulKernelInfo {
   const char* gemv_name;
   Isa gemm_isa;
   const char* gemm_name;
+  // Turns the float activations into `activation`; nullptr when they stay f32.
+  const char* convert_name = nullptr;
 };
 inline constexpr size_t kGemmMinRows = 4;
 

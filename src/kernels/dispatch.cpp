@@ -1,9 +1,11 @@
-// CPU probing and the once-only choice of a kernel per product.
+// CPU probing and the once-only choice of a kernel per product and of an
+// activation converter per activation dtype.
 //
-// Every candidate compiled into the binary is listed in the per-ISA .inc files.
-// For each weight dtype we pick the highest-level candidate that the CPU runs
-// and the cap allows; the reference candidate is always there, so no product
-// is ever left without a kernel.
+// Every candidate compiled into the binary is listed in the per-ISA .inc files
+// (ukernels__<isa>.inc, converters__<isa>.inc). For each weight dtype (and each
+// activation dtype) we pick the highest-level candidate that the CPU runs and
+// the cap allows; the reference candidate is always there, so nothing is ever
+// left without an implementation.
 #include <cpuinfo.h>
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <mutex>
 
 #include "kernels/ukernel.h"
+#include "loci/quant.h"
 
 #if defined(LOCI_ARCH_arm) && defined(__linux__)
 #include <sys/auxv.h>
@@ -31,8 +34,45 @@
 #endif
 #undef LOCI_UKERNEL
 
+#define LOCI_CONVERTER(ACT, ISA, FN) void FN(const float*, void*, size_t);
+#if defined(LOCI_ARCH_x86)
+#include "kernels/x86/converters__avx2.inc"
+#include "kernels/x86/converters__avx512.inc"
+#elif defined(LOCI_ARCH_arm)
+#include "kernels/arm/converters__neon.inc"
+#endif
+#undef LOCI_CONVERTER
+
 namespace loci {
 namespace {
+
+// The reference converters are activations.cpp's scalar rows behind the
+// converter signature.
+void convert_f16_ref(const float* x, void* y, size_t k) { convert_row_f32_to_f16(x, static_cast<uint16_t*>(y), k); }
+void convert_bf16_ref(const float* x, void* y, size_t k) { convert_row_f32_to_bf16(x, static_cast<uint16_t*>(y), k); }
+void quantize_q8_0_ref(const float* x, void* y, size_t k) { quantize_row_q8_0(x, static_cast<BlockQ8_0*>(y), k); }
+void quantize_q8_1_ref(const float* x, void* y, size_t k) { quantize_row_q8_1(x, static_cast<BlockQ8_1*>(y), k); }
+void quantize_q8_k_ref(const float* x, void* y, size_t k) { quantize_row_q8_k(x, static_cast<BlockQ8_K*>(y), k); }
+
+#define LOCI_CONVERTER(ACT, ISA, FN) {DType::ACT, Isa::ISA, FN, #FN},
+const ConverterCandidate kConverters[] = {
+    {DType::F16, Isa::kRef, convert_f16_ref, "loci_quantize_f16__ref"},
+    {DType::BF16, Isa::kRef, convert_bf16_ref, "loci_quantize_bf16__ref"},
+    {DType::Q8_0, Isa::kRef, quantize_q8_0_ref, "loci_quantize_q8_0__ref"},
+    {DType::Q8_1, Isa::kRef, quantize_q8_1_ref, "loci_quantize_q8_1__ref"},
+    {DType::Q8_K, Isa::kRef, quantize_q8_k_ref, "loci_quantize_q8_k__ref"},
+#if defined(LOCI_ARCH_x86)
+#include "kernels/x86/converters__avx2.inc"
+#include "kernels/x86/converters__avx512.inc"
+#elif defined(LOCI_ARCH_arm)
+#include "kernels/arm/converters__neon.inc"
+#endif
+};
+#undef LOCI_CONVERTER
+
+// The activation dtypes that are converted (F32 is used in place).
+constexpr DType kActs[] = {DType::F16, DType::BF16, DType::Q8_0, DType::Q8_1, DType::Q8_K};
+constexpr size_t kNumActs = sizeof(kActs) / sizeof(kActs[0]);
 
 #define LOCI_UKERNEL(W, ISA, GEMV, GEMM) {DType::W, Isa::ISA, GEMV, GEMM, #GEMV, #GEMM},
 const UkernelCandidate kCandidates[] = {
@@ -92,20 +132,28 @@ struct Selection {
   Isa host = Isa::kRef;
   std::atomic<Isa> cap{Isa::kRef};
   std::atomic<const UkernelCandidate*> chosen[kNumProducts] = {};
+  std::atomic<const ConverterCandidate*> converters[kNumActs] = {};
 };
+
+bool allowed(Isa isa, Isa host, Isa cap) {
+  return isa == Isa::kRef || (same_arch(isa, host) && isa <= host && same_arch(isa, cap) && isa <= cap);
+}
+
+// The highest-level candidate for `key` that host and cap allow (ref always is).
+template <typename Candidate, size_t N, typename Key>
+const Candidate* best_of(const Candidate (&table)[N], Key Candidate::*field, Key key, Isa host, Isa cap) {
+  const Candidate* best = nullptr;
+  for (const Candidate& c : table)
+    if (c.*field == key && allowed(c.isa, host, cap) && (!best || c.isa > best->isa)) best = &c;
+  return best;
+}
 
 void select_all(Selection& s) {
   const Isa cap = s.cap.load();
-  for (size_t p = 0; p < kNumProducts; ++p) {
-    const UkernelCandidate* best = nullptr;
-    for (const UkernelCandidate& c : kCandidates) {
-      if (c.weight != kProducts[p]) continue;
-      const bool allowed = c.isa == Isa::kRef || (same_arch(c.isa, s.host) && c.isa <= s.host &&
-                                                   same_arch(c.isa, cap) && c.isa <= cap);
-      if (allowed && (!best || c.isa > best->isa)) best = &c;
-    }
-    s.chosen[p].store(best);
-  }
+  for (size_t p = 0; p < kNumProducts; ++p)
+    s.chosen[p].store(best_of(kCandidates, &UkernelCandidate::weight, kProducts[p], s.host, cap));
+  for (size_t a = 0; a < kNumActs; ++a)
+    s.converters[a].store(best_of(kConverters, &ConverterCandidate::act, kActs[a], s.host, cap));
 }
 
 Selection& selection() {
@@ -183,11 +231,31 @@ const UkernelCandidate* reference_ukernel(DType weight) {
   return nullptr;
 }
 
+const ConverterCandidate* all_converter_candidates(size_t* count) {
+  *count = sizeof(kConverters) / sizeof(kConverters[0]);
+  return kConverters;
+}
+
+const ConverterCandidate* selected_converter(DType act) {
+  Selection& s = selection();
+  for (size_t a = 0; a < kNumActs; ++a)
+    if (kActs[a] == act) return s.converters[a].load();
+  return nullptr;
+}
+
+const ConverterCandidate* reference_converter(DType act) {
+  for (const ConverterCandidate& c : kConverters)
+    if (c.act == act && c.isa == Isa::kRef) return &c;
+  return nullptr;
+}
+
 Result<MatmulKernelInfo> matmul_kernel_info(DType weight) {
   const UkernelCandidate* c = selected_ukernel(weight);
   if (!c) return unsupported(std::string("matmul: no kernel for weight dtype ") + dtype_name(weight));
-  return MatmulKernelInfo{weight, matmul_activation_dtype(weight), isa_of_kernel(c->gemv_name), c->gemv_name,
-                          isa_of_kernel(c->gemm_name), c->gemm_name};
+  const DType act = matmul_activation_dtype(weight);
+  const ConverterCandidate* conv = selected_converter(act);
+  return MatmulKernelInfo{weight, act, isa_of_kernel(c->gemv_name), c->gemv_name, isa_of_kernel(c->gemm_name),
+                          c->gemm_name, conv ? conv->name : nullptr};
 }
 
 std::vector<MatmulKernelInfo> matmul_kernel_report() {

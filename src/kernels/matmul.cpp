@@ -6,7 +6,6 @@
 #include <string>
 
 #include "kernels/ukernel.h"
-#include "loci/quant.h"
 #include "loci/threadpool.h"
 
 namespace loci {
@@ -19,19 +18,6 @@ constexpr size_t kTileN = 64;
 // a weight panel reuses it over more rows. Float activation rows are 2-4x
 // larger and 256 of them would spill a 2 MiB L2, so they stay at 64.
 size_t tile_rows(DType act) { return dtype_info(act)->quantized ? 256 : 64; }
-
-using ConvertRowFn = void (*)(const float* x, void* y, size_t k);
-
-ConvertRowFn activation_converter(DType act) {
-  switch (act) {
-    case DType::F16: return [](const float* x, void* y, size_t k) { convert_row_f32_to_f16(x, static_cast<uint16_t*>(y), k); };
-    case DType::BF16: return [](const float* x, void* y, size_t k) { convert_row_f32_to_bf16(x, static_cast<uint16_t*>(y), k); };
-    case DType::Q8_0: return [](const float* x, void* y, size_t k) { quantize_row_q8_0(x, static_cast<BlockQ8_0*>(y), k); };
-    case DType::Q8_1: return [](const float* x, void* y, size_t k) { quantize_row_q8_1(x, static_cast<BlockQ8_1*>(y), k); };
-    case DType::Q8_K: return [](const float* x, void* y, size_t k) { quantize_row_q8_k(x, static_cast<BlockQ8_K*>(y), k); };
-    default: return nullptr;  // F32 is used in place
-  }
-}
 
 std::string shape_text(size_t m, size_t n, size_t k) {
   return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
@@ -69,7 +55,8 @@ Status matmul(const MatmulArgs& a, ThreadPool* pool) {
   const DType act = matmul_activation_dtype(w.dtype);
   const void* act_data = a.x;
   size_t act_stride = a.x_stride;
-  if (ConvertRowFn convert = activation_converter(act)) {
+  if (const ConverterCandidate* conv = selected_converter(act)) {  // none for F32: used in place
+    const loci_act_convert_fn convert = conv->fn;
     act_stride = *dtype_row_bytes(act, k);
     auto* ws = static_cast<uint8_t*>(a.workspace);
     const auto* x = reinterpret_cast<const uint8_t*>(a.x);

@@ -18,7 +18,29 @@
 using loci_gemm_ukernel_fn = void (*)(size_t m, size_t n, size_t k, const void* a, size_t a_stride,
                                       const void* w, size_t w_stride, float* c, size_t c_stride);
 
+// Converts one row of k floats into the activation dtype at y (k is a whole
+// number of that dtype's blocks). Every converter writes exactly the bytes of
+// the reference one (activations.cpp) for every input, NaN and inf included,
+// so the choice never changes a result. Never allocates, never fails.
+using loci_act_convert_fn = void (*)(const float* x, void* y, size_t k);
+
 namespace loci {
+
+// One compiled activation converter (F16, BF16, Q8_0, Q8_1 or Q8_K).
+struct ConverterCandidate {
+  DType act;
+  Isa isa;
+  loci_act_convert_fn fn;
+  const char* name;
+};
+
+// Every converter compiled into this binary, for any CPU (tests walk this).
+const ConverterCandidate* all_converter_candidates(size_t* count);
+// The chosen converter for activation dtype `act` under the current cap, or
+// nullptr (F32 activations are used in place).
+const ConverterCandidate* selected_converter(DType act);
+// The reference converter for `act`, or nullptr.
+const ConverterCandidate* reference_converter(DType act);
 
 // One compiled implementation of one product.
 struct UkernelCandidate {

@@ -1,0 +1,103 @@
+// Q8_0 and Q8_1 activation rows on AVX-512, byte-identical to the scalar
+// quantize_row_q8_0 / quantize_row_q8_1 for every input (NaN and inf too):
+//  - amax ignores NaNs as fmax does (vmaxps returns its second operand on NaN);
+//  - roundf's ties-away rounding is rebuilt from a truncation;
+//  - NaN or out-of-range lanes become INT32_MIN and are narrowed by
+//    truncation, which is what the scalar float->int8 conversion gives on x86.
+// Nothing here has external linkage except the two converters.
+// GCC 12 flags the intrinsics' own _mm512_undefined_* temporaries (fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "loci/dtype.h"
+#include "loci/quant.h"
+
+namespace {
+
+constexpr size_t kQK = 32;
+
+// Half bits of f, RNE; NaN becomes sign|0x7e00 like loci::f32_to_fp16.
+uint16_t fp16_of(float f) {
+  if (f != f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return uint16_t(((u >> 16) & 0x8000u) | 0x7e00u);
+  }
+  return uint16_t(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
+}
+
+// roundf(x * id) as int32 lanes (INT32_MIN for NaN and inf).
+__m512i round_away(__m512 x, __m512 id) {
+  __m512 v = _mm512_mul_ps(x, id);
+  __asm__("" : "+v"(v));  // the product is rounded on its own, never fused
+  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  // |v| >= |t| + 0.5 exactly when the dropped fraction is at least a half.
+  const __m512 edge = _mm512_add_ps(_mm512_abs_ps(t), _mm512_set1_ps(0.5f));
+  const __mmask16 away = _mm512_cmp_ps_mask(_mm512_abs_ps(v), edge, _CMP_GE_OQ);
+  const __m512 step = _mm512_or_ps(_mm512_set1_ps(1.0f), _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
+  return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, away, t, step));
+}
+
+// One block: writes the 32 quants, returns the float scale d and the sum of
+// the stored quants.
+float quantize_block(const float* x, int8_t* qs, int* sum) {
+  const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+  const __m512 m = _mm512_max_ps(_mm512_abs_ps(x1), _mm512_max_ps(_mm512_abs_ps(x0), _mm512_setzero_ps()));
+  const float amax = _mm512_reduce_max_ps(m);
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const __m512 vid = _mm512_set1_ps(id);
+  const __m128i q0 = _mm512_cvtepi32_epi8(round_away(x0, vid));
+  const __m128i q1 = _mm512_cvtepi32_epi8(round_away(x1, vid));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), q0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), q1);
+  if (sum) {
+    // Signed byte sum: bias to unsigned, add with vpsadbw, remove the bias.
+    const __m128i bias = _mm_set1_epi8(char(0x80));
+    const __m128i s = _mm_add_epi64(_mm_sad_epu8(_mm_xor_si128(q0, bias), _mm_setzero_si128()),
+                                    _mm_sad_epu8(_mm_xor_si128(q1, bias), _mm_setzero_si128()));
+    *sum = _mm_cvtsi128_si32(s) + _mm_extract_epi16(s, 4) - int(kQK) * 128;
+  }
+  return d;
+}
+
+// A NaN in the block: the reference's libm fmaxf treats signaling NaNs its own
+// way, so such (rare) blocks go through the reference itself.
+bool has_nan(const float* x) { return _mm512_cmp_ps_mask(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16), _CMP_UNORD_Q) != 0; }
+
+void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, sizeof v); }
+
+}  // namespace
+
+void loci_quantize_q8_0__avx512(const float* x, void* y, size_t k) {
+  auto* out = static_cast<uint8_t*>(y);
+  for (size_t b = 0; b < k / kQK; ++b, x += kQK, out += sizeof(loci::BlockQ8_0)) {
+    if (has_nan(x)) {
+      loci::quantize_row_q8_0(x, reinterpret_cast<loci::BlockQ8_0*>(out), kQK);
+      continue;
+    }
+    const float d = quantize_block(x, reinterpret_cast<int8_t*>(out + offsetof(loci::BlockQ8_0, qs)), nullptr);
+    store_u16(out + offsetof(loci::BlockQ8_0, d), fp16_of(d));
+  }
+}
+
+void loci_quantize_q8_1__avx512(const float* x, void* y, size_t k) {
+  auto* out = static_cast<uint8_t*>(y);
+  for (size_t b = 0; b < k / kQK; ++b, x += kQK, out += sizeof(loci::BlockQ8_1)) {
+    if (has_nan(x)) {
+      loci::quantize_row_q8_1(x, reinterpret_cast<loci::BlockQ8_1*>(out), kQK);
+      continue;
+    }
+    int sum = 0;
+    const float d = quantize_block(x, reinterpret_cast<int8_t*>(out + offsetof(loci::BlockQ8_1, qs)), &sum);
+    store_u16(out + offsetof(loci::BlockQ8_1, d), fp16_of(d));
+    store_u16(out + offsetof(loci::BlockQ8_1, s), fp16_of(float(sum) * d));
+  }
+}
