@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace loci_x86_q8act {
 namespace {
@@ -74,6 +75,7 @@ inline int32_t load_i32(const uint8_t* p) {
 // operand (GCC does, tripling the loads of the micro-kernel), or from
 // deferring a running sum.
 inline void keep_in_register(__m512i& v) { __asm__("" : "+v"(v)); }
+inline void keep_in_register(__m512& v) { __asm__("" : "+v"(v)); }
 
 // A 64-byte load the compiler cannot merge with another of the same address:
 // starting each accumulator from its own load costs a load port, where one
@@ -300,8 +302,14 @@ __attribute__((noinline)) void micro_tile(const PanelBlock* panel, const ActChun
     float* ci = row_ptr(c, c_stride, i);
 #pragma GCC unroll 4
     for (size_t jv = 0; jv < NR; ++jv) {
-      const __mmask16 mk = jv + 1 == NR ? last_mask : __mmask16(0xffff);
-      acc[i][jv] = _mm512_maskz_loadu_ps(first ? __mmask16(0) : mk, ci + jv * kLanes);
+      // Plain moves for whole groups: masked ones measurably slow the kernel.
+      if (first) {
+        acc[i][jv] = _mm512_setzero_ps();
+      } else if (jv + 1 < NR) {
+        acc[i][jv] = _mm512_loadu_ps(ci + jv * kLanes);
+      } else {
+        acc[i][jv] = _mm512_maskz_loadu_ps(last_mask, ci + jv * kLanes);
+      }
     }
   }
   for (size_t b = 0; b < nblocks; ++b) {
@@ -309,7 +317,8 @@ __attribute__((noinline)) void micro_tile(const PanelBlock* panel, const ActChun
     block_dots<kDot, MR, NR>(panel, act, b, isum);
 #pragma GCC unroll 4
     for (size_t jv = 0; jv < NR; ++jv) {
-      const __m512 dw = _mm512_load_ps(panel[jv * kChunkBlocks + b].d);
+      __m512 dw = _mm512_load_ps(panel[jv * kChunkBlocks + b].d);
+      keep_in_register(dw);  // else GCC reloads it as a memory operand for every row
 #pragma GCC unroll 4
       for (size_t i = 0; i < MR; ++i) {
         const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(act[i].d[b]));
@@ -321,8 +330,13 @@ __attribute__((noinline)) void micro_tile(const PanelBlock* panel, const ActChun
   for (size_t i = 0; i < MR; ++i) {
     float* ci = row_ptr(c, c_stride, i);
 #pragma GCC unroll 4
-    for (size_t jv = 0; jv < NR; ++jv)
-      _mm512_mask_storeu_ps(ci + jv * kLanes, jv + 1 == NR ? last_mask : __mmask16(0xffff), acc[i][jv]);
+    for (size_t jv = 0; jv < NR; ++jv) {
+      if (jv + 1 < NR) {
+        _mm512_storeu_ps(ci + jv * kLanes, acc[i][jv]);
+      } else {
+        _mm512_mask_storeu_ps(ci + jv * kLanes, last_mask, acc[i][jv]);
+      }
+    }
   }
 }
 
@@ -390,8 +404,8 @@ inline void gemm(PackFn pack, size_t m, size_t n, size_t k, const void* a, size_
 // rows at a time. A step holds elements 0-15 of each block in w0 and 16-31 in
 // w1, block t in 128-bit lane t, so one int32 lane sums 8 products of a
 // single block. The 4 rows' lanes are then summed into one vector holding
-// row r's block t total in lane 4t + r, and the float sums of the 4 rows run
-// through the blocks in order, exactly as the gemm's do.
+// row r's block t total in lane 4t + r, and the float sums of the rows run
+// through the blocks in order, exactly as the gemm's do (GemvSums).
 
 constexpr size_t kStepBlocks = 4;
 constexpr size_t kGemvRows = 4;  // weight rows per group, one per lane of a 128-bit lane
@@ -543,47 +557,125 @@ inline void prefetch_rows(const uint8_t* p, size_t stride, size_t rows, size_t b
     for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
 }
 
-// MA activation rows x G groups of 4 weight rows (the first `rows` of them
-// real; the others repeat the last real row and are not stored), whole k.
+// 128-bit lane t of out[q] = lane q of v[t]: four (row group) vectors laid
+// out by block become four (block) vectors laid out by row, lane 4g + r.
+template <typename V, typename Shuffle>
+inline void transpose_lanes(const V* v, V* out, Shuffle shuffle) {
+  const V t0 = shuffle(v[0], v[1], std::integral_constant<int, 0x44>());
+  const V t1 = shuffle(v[0], v[1], std::integral_constant<int, 0xee>());
+  const V t2 = shuffle(v[2], v[3], std::integral_constant<int, 0x44>());
+  const V t3 = shuffle(v[2], v[3], std::integral_constant<int, 0xee>());
+  out[0] = shuffle(t0, t2, std::integral_constant<int, 0x88>());
+  out[1] = shuffle(t0, t2, std::integral_constant<int, 0xdd>());
+  out[2] = shuffle(t1, t3, std::integral_constant<int, 0x88>());
+  out[3] = shuffle(t1, t3, std::integral_constant<int, 0xdd>());
+}
+
+inline void transpose_lanes(const __m512i* v, __m512i* out) {
+  transpose_lanes(v, out,
+                  [](__m512i x, __m512i y, auto imm) { return _mm512_shuffle_i32x4(x, y, decltype(imm)::value); });
+}
+
+inline void transpose_lanes(const __m512* v, __m512* out) {
+  transpose_lanes(v, out,
+                  [](__m512 x, __m512 y, auto imm) { return _mm512_shuffle_f32x4(x, y, decltype(imm)::value); });
+}
+
+// Block t's activation scale in every lane, t = 0..3.
+inline void act_block_scales(__m512 d, __m512* out) {
+  out[0] = _mm512_shuffle_f32x4(d, d, 0x00);
+  out[1] = _mm512_shuffle_f32x4(d, d, 0x55);
+  out[2] = _mm512_shuffle_f32x4(d, d, 0xaa);
+  out[3] = _mm512_shuffle_f32x4(d, d, 0xff);
+}
+
+// Float sums of MA activation rows x G groups of 4 weight rows, fed one
+// step's integer block totals and weight scales (lane 4t + r: row r, block t)
+// at a time. With 4 groups the step is transposed to one vector per block
+// (lane 4g + r), so each row takes one fma per block and 16 rows share the
+// shuffles; fewer groups chain each group's 4 rows through the blocks.
+template <size_t MA, size_t G>
+struct GemvSums {
+  static constexpr bool kByBlock = G == 4;
+  __m512 sum[MA][kByBlock ? 1 : G];
+
+  GemvSums() {
+    for (auto& row : sum)
+      for (__m512& v : row) v = _mm512_setzero_ps();
+  }
+
+  void add_step(const __m512i (*total)[G], const __m512* dw, const GemvAct* act, size_t nblocks) {
+    if constexpr (kByBlock) {
+      __m512 dw_by_block[4];
+      transpose_lanes(dw, dw_by_block);
+      for (size_t i = 0; i < MA; ++i) {
+        __m512i t_by_block[4];
+        transpose_lanes(total[i], t_by_block);
+        __m512 da[4];
+        act_block_scales(act[i].d, da);
+        for (size_t t = 0; t < nblocks; ++t)
+          sum[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t_by_block[t]), _mm512_mul_ps(dw_by_block[t], da[t]),
+                                      sum[i][0]);
+      }
+    } else {
+      for (size_t i = 0; i < MA; ++i)
+        for (size_t g = 0; g < G; ++g)
+          sum[i][g] = chain_blocks(_mm512_cvtepi32_ps(total[i][g]), _mm512_mul_ps(dw[g], act[i].d), sum[i][g]);
+    }
+  }
+
+  // Row i's sums for the first `rows` weight rows.
+  void store(size_t i, size_t rows, float* c) const {
+    if constexpr (kByBlock) {
+      _mm512_mask_storeu_ps(c, lane_mask(rows), sum[i][0]);
+    } else {
+      for (size_t g = 0; g < G && g * kGemvRows < rows; ++g) {
+        const __mmask8 mk = __mmask8((1u << min_size(kGemvRows, rows - g * kGemvRows)) - 1u);
+        _mm_mask_storeu_ps(c + g * kGemvRows, mk, _mm512_castps512_ps128(sum[i][g]));
+      }
+    }
+  }
+};
+
+// MA activation rows x G (<= 4) groups of 4 weight rows (the first `rows` of
+// them real; the others repeat the last real row and are not stored), whole k.
 // Loader(p, nblocks) returns the GemvWeights of one step at weight bytes p.
 template <GemvDot kDot, size_t MA, size_t G, typename Loader>
 inline void gemv_rows(const Loader& load_w, size_t w_block_bytes, size_t nb, const uint8_t* a, size_t a_stride,
                       const uint8_t* w, size_t w_stride, size_t rows, char offset, float* c, size_t c_stride) {
+  static_assert(G >= 1 && G <= 4, "one vector holds 4 groups");
   const uint8_t* wr[G * kGemvRows];
   for (size_t r = 0; r < G * kGemvRows; ++r) wr[r] = w + min_size(r, rows - 1) * w_stride;
-  __m512 sum[MA][G];
-  for (size_t i = 0; i < MA; ++i)
-    for (size_t g = 0; g < G; ++g) sum[i][g] = _mm512_setzero_ps();
+  GemvSums<MA, G> sums;
   for (size_t b = 0; b < nb; b += kStepBlocks) {
     const size_t sb = min_size(kStepBlocks, nb - b);
     GemvAct act[MA];
     for (size_t i = 0; i < MA; ++i) act[i] = load_act_step(a + i * a_stride + b * kQ8BlockBytes, sb, offset);
     prefetch_rows(w + G * kGemvRows * w_stride + b * w_block_bytes, w_stride, G * kGemvRows, sb * w_block_bytes);
+    __m512 dw[G];
+    __m512i total[MA][G];
     for (size_t g = 0; g < G; ++g) {
       GemvWeights wt[kGemvRows];
       for (size_t r = 0; r < kGemvRows; ++r) wt[r] = load_w(wr[g * kGemvRows + r] + b * w_block_bytes, sb);
-      const __m512 dw = row_block_scales(wt);
+      dw[g] = row_block_scales(wt);
       for (size_t i = 0; i < MA; ++i) {
         __m512i v[kGemvRows];
         for (size_t r = 0; r < kGemvRows; ++r) v[r] = step_dot<kDot>(wt[r], act[i]);
-        const __m512 total = _mm512_cvtepi32_ps(row_block_totals(v));
-        sum[i][g] = chain_blocks(total, _mm512_mul_ps(dw, act[i].d), sum[i][g]);
+        total[i][g] = row_block_totals(v);
       }
     }
+    sums.add_step(total, dw, act, sb);
   }
-  for (size_t i = 0; i < MA; ++i)
-    for (size_t g = 0; g < G; ++g) {
-      const size_t r0 = g * kGemvRows;
-      if (r0 >= rows) break;
-      const __mmask8 mk = __mmask8((1u << min_size(kGemvRows, rows - r0)) - 1u);
-      _mm_mask_storeu_ps(row_ptr(c, c_stride, i) + r0, mk, _mm512_castps512_ps128(sum[i][g]));
-    }
+  for (size_t i = 0; i < MA; ++i) sums.store(i, rows, row_ptr(c, c_stride, i));
 }
 
 template <GemvDot kDot, size_t MA, typename Loader>
 inline void gemv_all_rows(const Loader& load_w, size_t w_block_bytes, size_t nb, const uint8_t* a, size_t a_stride,
                           const uint8_t* w, size_t w_stride, size_t n, char offset, float* c, size_t c_stride) {
-  constexpr size_t kG = MA == 1 ? 2 : 1;
+  // Groups per call: one activation row streams 8 weight rows at a time
+  // (16 measured slower from DRAM); with two, 16 rows share each step's
+  // activation work.
+  constexpr size_t kG = MA == 1 ? 2 : 4;
   size_t j = 0;
   for (; j + kG * kGemvRows <= n; j += kG * kGemvRows)
     gemv_rows<kDot, MA, kG>(load_w, w_block_bytes, nb, a, a_stride, w + j * w_stride, w_stride, kG * kGemvRows, offset,
