@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "ceilings/ceilings.h"
 #include "common/bench_support.h"
@@ -310,47 +311,52 @@ void peer_rows(WeightPool& w, size_t m, Shape shape, const Settings& s, const Ma
   }
 }
 
+// A table row's kernel and weights, or nullopt once the row has printed why
+// it has none.
+struct RowSetup {
+  MatmulKernelInfo info;
+  WeightPool weights;
+};
+
+std::optional<RowSetup> setup_row(DType type, Shape shape, const Settings& s) {
+  const char* name = dtype_name(type);
+  Result<MatmulKernelInfo> info = matmul_kernel_info(type);
+  if (!info) {
+    std::printf("%-6s %-36s\n", name, "no kernel in this build");
+    return std::nullopt;
+  }
+  Result<WeightPool> w = WeightPool::create(type, shape.n, shape.k, pool_bytes(s), 0x5eed + uint64_t(type), &g_arena);
+  if (!w) {
+    std::printf("%-6s %s\n", name, w.status().to_string().c_str());
+    return std::nullopt;
+  }
+  return RowSetup{*info, std::move(*w)};
+}
+
 void gemv_rows(const Settings& s, const Machine& mc, ThreadPool* pool) {
   print_gemv_header();
   for (DType type : kWeightTypes) {
-    const char* name = dtype_name(type);
-    Result<MatmulKernelInfo> info = matmul_kernel_info(type);
-    if (!info) {
-      std::printf("%-6s %-36s\n", name, "no kernel in this build");
-      continue;
-    }
-    Result<WeightPool> w =
-        WeightPool::create(type, kGemvShape.n, kGemvShape.k, pool_bytes(s), 0x5eed + uint64_t(type), &g_arena);
-    if (!w) {
-      std::printf("%-6s %s\n", name, w.status().to_string().c_str());
-      continue;
-    }
-    const Timing t = time_loci(type, *w, 1, kGemvShape, pool, s);
-    print_gemv_row(name, info->gemv_name, t, double(w->matrix_bytes()), matmul_ops(1, kGemvShape.n, kGemvShape.k), mc);
-    if (type == DType::F32) peer_rows(*w, 1, kGemvShape, s, mc, false);
+    std::optional<RowSetup> row = setup_row(type, kGemvShape, s);
+    if (!row) continue;
+    WeightPool& w = row->weights;
+    const Timing t = time_loci(type, w, 1, kGemvShape, pool, s);
+    print_gemv_row(dtype_name(type), row->info.gemv_name, t, double(w.matrix_bytes()),
+                   matmul_ops(1, kGemvShape.n, kGemvShape.k), mc);
+    if (type == DType::F32) peer_rows(w, 1, kGemvShape, s, mc, false);
   }
 }
 
 void gemm_rows(const Settings& s, const Machine& mc, ThreadPool* pool) {
   print_gemm_header();
   for (DType type : kGemmTypes) {
-    const char* name = dtype_name(type);
-    Result<MatmulKernelInfo> info = matmul_kernel_info(type);
-    if (!info) {
-      std::printf("%-6s %-36s\n", name, "no kernel in this build");
-      continue;
-    }
-    Result<WeightPool> w =
-        WeightPool::create(type, kGemmShape.n, kGemmShape.k, pool_bytes(s), 0x5eed + uint64_t(type), &g_arena);
-    if (!w) {
-      std::printf("%-6s %s\n", name, w.status().to_string().c_str());
-      continue;
-    }
-    const Timing t = time_loci(type, *w, kGemmRows, kGemmShape, pool, s);
+    std::optional<RowSetup> row = setup_row(type, kGemmShape, s);
+    if (!row) continue;
+    WeightPool& w = row->weights;
+    const Timing t = time_loci(type, w, kGemmRows, kGemmShape, pool, s);
     const std::optional<ComputePeak>& peak = type == DType::F32 ? mc.f32 : mc.int8;
-    print_gemm_row(name, info->gemm_name, t, double(w->matrix_bytes()), matmul_ops(kGemmRows, kGemmShape.n, kGemmShape.k),
-                   peak, mc.peak_cores);
-    if (type == DType::F32) peer_rows(*w, kGemmRows, kGemmShape, s, mc, true);
+    print_gemm_row(dtype_name(type), row->info.gemm_name, t, double(w.matrix_bytes()),
+                   matmul_ops(kGemmRows, kGemmShape.n, kGemmShape.k), peak, mc.peak_cores);
+    if (type == DType::F32) peer_rows(w, kGemmRows, kGemmShape, s, mc, true);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <sstream>
 
 #include "loci/fp16.h"
@@ -185,37 +186,44 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
 }
 
-std::vector<DType> parse_dtype_list(const std::string& csv, std::string* error) {
-  std::vector<DType> out;
+namespace {
+
+// The comma-separated items of csv (empty ones skipped), each turned into a T
+// by parse(item, error), which returns nullopt after setting *error.
+template <typename T, typename Parse>
+std::vector<T> parse_csv(const std::string& csv, std::string* error, Parse parse) {
+  std::vector<T> out;
   std::stringstream ss(csv);
   std::string item;
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
-    const std::optional<DType> t = dtype_from_name(item);
-    if (!t) {
-      *error = "unknown weight type '" + item + "'";
-      return {};
-    }
-    out.push_back(*t);
+    const std::optional<T> v = parse(item, error);
+    if (!v) return {};
+    out.push_back(*v);
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<DType> parse_dtype_list(const std::string& csv, std::string* error) {
+  return parse_csv<DType>(csv, error, [](const std::string& item, std::string* err) {
+    const std::optional<DType> t = dtype_from_name(item);
+    if (!t) *err = "unknown weight type '" + item + "'";
+    return t;
+  });
+}
+
 std::vector<size_t> parse_size_list(const std::string& csv, std::string* error) {
-  std::vector<size_t> out;
-  std::stringstream ss(csv);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
+  return parse_csv<size_t>(csv, error, [](const std::string& item, std::string* err) -> std::optional<size_t> {
     char* end = nullptr;
     const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
     if (!end || *end != '\0' || v == 0) {
-      *error = "not a positive number: '" + item + "'";
-      return {};
+      *err = "not a positive number: '" + item + "'";
+      return std::nullopt;
     }
-    out.push_back(size_t(v));
-  }
-  return out;
+    return size_t(v);
+  });
 }
 
 HostInfo host_info() {

@@ -6,31 +6,35 @@
 
 #include "loci/fp16.h"
 #include "loci/quant.h"
+#include "quant/absmax.h"
 
 namespace loci {
 
-void quantize_row_q8_0(const float* x, BlockQ8_0* y, size_t n) {
-  for (size_t b = 0; b < n / kQK; ++b, x += kQK) {
-    float amax = 0.0f;
-    for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[b].d = f32_to_fp16(d);
-    for (size_t j = 0; j < kQK; ++j) y[b].qs[j] = int8_t(std::roundf(x[j] * id));
-  }
+namespace {
+
+// One Q8_0/Q8_1 block's codes: x / d rounded half away from zero with
+// d = amax / 127, as llama.cpp does. Returns d.
+float q8_codes(const float* x, int8_t* qs) {
+  float amax = 0.0f;
+  for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (size_t j = 0; j < kQK; ++j) qs[j] = int8_t(std::roundf(x[j] * id));
+  return d;
 }
 
+}  // namespace
+
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, size_t n) {
+  for (size_t b = 0; b < n / kQK; ++b, x += kQK) y[b].d = f32_to_fp16(q8_codes(x, y[b].qs));
+}
+
+// Q8_1 also carries d * sum(codes), which Q4_1/Q5_1 kernels use for the min term.
 void quantize_row_q8_1(const float* x, BlockQ8_1* y, size_t n) {
   for (size_t b = 0; b < n / kQK; ++b, x += kQK) {
-    float amax = 0.0f;
-    for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float d = q8_codes(x, y[b].qs);
     int sum = 0;
-    for (size_t j = 0; j < kQK; ++j) {
-      y[b].qs[j] = int8_t(std::roundf(x[j] * id));
-      sum += y[b].qs[j];
-    }
+    for (size_t j = 0; j < kQK; ++j) sum += y[b].qs[j];
     y[b].d = f32_to_fp16(d);
     y[b].s = f32_to_fp16(float(sum) * d);
   }
@@ -40,15 +44,8 @@ void quantize_row_q8_1(const float* x, BlockQ8_1* y, size_t n) {
 // (sign included), as llama.cpp does; bsums let K-quant kernels apply mins cheaply.
 void quantize_row_q8_k(const float* x, BlockQ8_K* y, size_t n) {
   for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    float amax = 0.0f, max = 0.0f;
-    for (size_t j = 0; j < kQK_K; ++j) {
-      const float ax = std::fabs(x[j]);
-      if (ax > amax) {
-        amax = ax;
-        max = x[j];
-      }
-    }
-    if (amax == 0.0f) {
+    const float max = signed_absmax(x, kQK_K);
+    if (max == 0.0f) {
       y[b].d = 0.0f;
       std::memset(y[b].qs, 0, sizeof y[b].qs);
       std::memset(y[b].bsums, 0, sizeof y[b].bsums);

@@ -12,9 +12,12 @@
 // exact decoder arithmetic.
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "loci/fp16.h"
 #include "loci/quant.h"
+#include "quant/absmax.h"
+#include "quant/block_codes.h"
 
 namespace loci {
 namespace {
@@ -122,14 +125,8 @@ float symmetric_error(const float* x, int n, int nmax, float scale) {
 }
 
 float fit_symmetric(const float* x, int n, int nmax) {
-  float amax = 0.0f, max = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax == 0.0f) return 0.0f;
+  const float max = signed_absmax(x, size_t(n));
+  if (max == 0.0f) return 0.0f;
   float best = max / -float(nmax);
   float best_err = symmetric_error(x, n, nmax, best);
   for (int s = -kSteps; s <= kSteps; ++s) {
@@ -209,13 +206,7 @@ struct SymmetricCodes {
 
 SymmetricCodes code_symmetric(const float* x, int n_sub, int sub_len, int nmax, int code_half,
                               const float* scales) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < n_sub; ++j) {
-    if (std::fabs(scales[j]) > amax) {
-      amax = std::fabs(scales[j]);
-      max = scales[j];
-    }
-  }
+  const float max = signed_absmax(scales, size_t(n_sub));
   SymmetricCodes c;
   c.d = fp16_finite(max / -float(code_half));
   const float d = fp16_to_f32(c.d);
@@ -262,48 +253,72 @@ void pack_q3_k_scales(const int* code, uint8_t* out) {
   }
 }
 
-int q3_k_scale(const uint8_t* s, int j) {
-  const int low = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
-  const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-  return (low | (high << 4)) - 32;
-}
-
 }  // namespace
 
 // ---- quantize -----------------------------------------------------------------
 
-void quantize_row_q2_k(const float* x, BlockQ2_K* y, size_t n) {
-  constexpr int kSub = 16, kLen = 16, kMax = 3;
-  for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    AffineFit fits[kSub];
-    for (int j = 0; j < kSub; ++j) fits[j] = fit_affine(x + j * kLen, kLen, kMax);
-    const AffineCodes c = code_affine(x, kSub, kLen, kMax, 15, fits);
-    const float d = fp16_to_f32(c.d), dmin = fp16_to_f32(c.dmin);
-    uint8_t q[kQK_K];
-    for (int j = 0; j < kSub; ++j) {
-      y[b].scales[j] = uint8_t(c.scale[j] | (c.min[j] << 4));
-      affine_quants(x + j * kLen, kLen, kMax, d * float(c.scale[j]), dmin * float(c.min[j]), q + j * kLen);
+namespace {
+
+// One affine super-block (Q2_K, Q4_K, Q5_K): kSub sub-blocks of kLen with
+// codes in [0, kMax] and scale/min codes in [0, kCodeMax]. Writes the codes to q.
+template <int kSub, int kLen, int kMax, int kCodeMax>
+AffineCodes quantize_affine_superblock(const float* x, uint8_t* q) {
+  AffineFit fits[kSub];
+  for (int j = 0; j < kSub; ++j) fits[j] = fit_affine(x + j * kLen, kLen, kMax);
+  const AffineCodes c = code_affine(x, kSub, kLen, kMax, kCodeMax, fits);
+  const float d = fp16_to_f32(c.d), dmin = fp16_to_f32(c.dmin);
+  for (int j = 0; j < kSub; ++j)
+    affine_quants(x + j * kLen, kLen, kMax, d * float(c.scale[j]), dmin * float(c.min[j]), q + j * kLen);
+  return c;
+}
+
+// One symmetric super-block (Q3_K, Q6_K): 16 sub-blocks of 16 with codes in
+// [-kMax, kMax - 1] and scale codes in [-kCodeHalf, kCodeHalf - 1].
+template <int kMax, int kCodeHalf>
+SymmetricCodes quantize_symmetric_superblock(const float* x, int* q) {
+  constexpr int kSub = 16, kLen = 16;
+  float scales[kSub];
+  for (int j = 0; j < kSub; ++j) scales[j] = fit_symmetric(x + j * kLen, kLen, kMax);
+  const SymmetricCodes c = code_symmetric(x, kSub, kLen, kMax, kCodeHalf, scales);
+  const float d = fp16_to_f32(c.d);
+  for (int j = 0; j < kSub; ++j) symmetric_quants(x + j * kLen, kLen, kMax, d * float(c.scale[j]), q + j * kLen);
+  return c;
+}
+
+// Q2_K/Q3_K low bits: in each 128-element half, byte l holds the low two bits
+// of elements l, l+32, l+64, l+96 at bits 0, 2, 4, 6.
+void pack_two_bits(const uint8_t* u, uint8_t* qs) {
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t* uh = u + 128 * h + l;
+      qs[32 * h + l] = uint8_t((uh[0] & 3) | ((uh[32] & 3) << 2) | ((uh[64] & 3) << 4) | ((uh[96] & 3) << 6));
     }
-    // Each 128-element half: byte l holds elements l, l+32, l+64, l+96 at bits 0,2,4,6.
-    for (int h = 0; h < 2; ++h)
-      for (int l = 0; l < 32; ++l) {
-        const uint8_t* qh = q + 128 * h + l;
-        y[b].qs[32 * h + l] = uint8_t(qh[0] | (qh[32] << 2) | (qh[64] << 4) | (qh[96] << 6));
-      }
+}
+
+// Q4_K/Q5_K low bits: in each 64-element chunk k, byte l holds the low four
+// bits of element l (low nibble) and l+32 (high).
+void pack_nibbles(const uint8_t* q, uint8_t* qs) {
+  for (int k = 0; k < 4; ++k)
+    for (int l = 0; l < 32; ++l) qs[32 * k + l] = uint8_t((q[64 * k + l] & 0xF) | ((q[64 * k + l + 32] & 0xF) << 4));
+}
+
+}  // namespace
+
+void quantize_row_q2_k(const float* x, BlockQ2_K* y, size_t n) {
+  for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
+    uint8_t q[kQK_K];
+    const AffineCodes c = quantize_affine_superblock<16, 16, 3, 15>(x, q);
+    for (int j = 0; j < 16; ++j) y[b].scales[j] = uint8_t(c.scale[j] | (c.min[j] << 4));
+    pack_two_bits(q, y[b].qs);
     y[b].d = c.d;
     y[b].dmin = c.dmin;
   }
 }
 
 void quantize_row_q3_k(const float* x, BlockQ3_K* y, size_t n) {
-  constexpr int kSub = 16, kLen = 16, kMax = 4;
   for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    float scales[kSub];
-    for (int j = 0; j < kSub; ++j) scales[j] = fit_symmetric(x + j * kLen, kLen, kMax);
-    const SymmetricCodes c = code_symmetric(x, kSub, kLen, kMax, 32, scales);
-    const float d = fp16_to_f32(c.d);
     int q[kQK_K];
-    for (int j = 0; j < kSub; ++j) symmetric_quants(x + j * kLen, kLen, kMax, d * float(c.scale[j]), q + j * kLen);
+    const SymmetricCodes c = quantize_symmetric_superblock<4, 32>(x, q);
     pack_q3_k_scales(c.scale, y[b].scales);
     // Stored unsigned (q + 4): low two bits like Q2_K, the third bit in hmask,
     // element i at hmask[i % 32] bit i / 32.
@@ -313,72 +328,43 @@ void quantize_row_q3_k(const float* x, BlockQ3_K* y, size_t n) {
       u[i] = uint8_t(q[i] + 4);
       if (u[i] & 4) y[b].hmask[i % 32] |= uint8_t(1u << (i / 32));
     }
-    for (int h = 0; h < 2; ++h)
-      for (int l = 0; l < 32; ++l) {
-        const uint8_t* uh = u + 128 * h + l;
-        y[b].qs[32 * h + l] = uint8_t((uh[0] & 3) | ((uh[32] & 3) << 2) | ((uh[64] & 3) << 4) | ((uh[96] & 3) << 6));
-      }
+    pack_two_bits(u, y[b].qs);
     y[b].d = c.d;
   }
 }
 
-// Shared by Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scale and min codes.
-template <int kMax>
-AffineCodes quantize_k_affine_block(const float* x, uint8_t* q) {
-  constexpr int kSub = 8, kLen = 32;
-  AffineFit fits[kSub];
-  for (int j = 0; j < kSub; ++j) fits[j] = fit_affine(x + j * kLen, kLen, kMax);
-  const AffineCodes c = code_affine(x, kSub, kLen, kMax, 63, fits);
-  const float d = fp16_to_f32(c.d), dmin = fp16_to_f32(c.dmin);
-  for (int j = 0; j < kSub; ++j)
-    affine_quants(x + j * kLen, kLen, kMax, d * float(c.scale[j]), dmin * float(c.min[j]), q + j * kLen);
-  return c;
-}
+namespace {
 
-void quantize_row_q4_k(const float* x, BlockQ4_K* y, size_t n) {
+// Q4_K (codes up to 15) and Q5_K (up to 31): the low nibbles in qs, and for
+// Q5_K the fifth bit of element 64k+l in qh[l] bit 2k, of 64k+32+l in bit 2k+1.
+template <typename Block, int kMax>
+void quantize_k_sub32_row(const float* x, Block* y, size_t n) {
   for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
     uint8_t q[kQK_K];
-    const AffineCodes c = quantize_k_affine_block<15>(x, q);
+    const AffineCodes c = quantize_affine_superblock<8, 32, kMax, 63>(x, q);
     pack_k_scales(c.scale, c.min, y[b].scales);
-    // Each 64-element chunk: byte l holds element l (low nibble) and l+32 (high).
-    for (int k = 0; k < 4; ++k)
-      for (int l = 0; l < 32; ++l) y[b].qs[32 * k + l] = uint8_t(q[64 * k + l] | (q[64 * k + l + 32] << 4));
+    pack_nibbles(q, y[b].qs);
+    if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+      std::memset(y[b].qh, 0, sizeof y[b].qh);
+      for (int k = 0; k < 4; ++k)
+        for (int l = 0; l < 32; ++l)
+          y[b].qh[l] |= uint8_t(((q[64 * k + l] >> 4) << (2 * k)) | ((q[64 * k + l + 32] >> 4) << (2 * k + 1)));
+    }
     y[b].d = c.d;
     y[b].dmin = c.dmin;
   }
 }
 
-void quantize_row_q5_k(const float* x, BlockQ5_K* y, size_t n) {
-  for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    uint8_t q[kQK_K];
-    const AffineCodes c = quantize_k_affine_block<31>(x, q);
-    pack_k_scales(c.scale, c.min, y[b].scales);
-    // Low nibbles as Q4_K; the fifth bit of element 64k+l is qh[l] bit 2k, of
-    // element 64k+32+l bit 2k+1.
-    std::memset(y[b].qh, 0, sizeof y[b].qh);
-    for (int k = 0; k < 4; ++k)
-      for (int l = 0; l < 32; ++l) {
-        const int lo = q[64 * k + l], hi = q[64 * k + l + 32];
-        y[b].qs[32 * k + l] = uint8_t((lo & 0xF) | ((hi & 0xF) << 4));
-        y[b].qh[l] |= uint8_t(((lo >> 4) << (2 * k)) | ((hi >> 4) << (2 * k + 1)));
-      }
-    y[b].d = c.d;
-    y[b].dmin = c.dmin;
-  }
-}
+}  // namespace
+
+void quantize_row_q4_k(const float* x, BlockQ4_K* y, size_t n) { quantize_k_sub32_row<BlockQ4_K, 15>(x, y, n); }
+void quantize_row_q5_k(const float* x, BlockQ5_K* y, size_t n) { quantize_k_sub32_row<BlockQ5_K, 31>(x, y, n); }
 
 void quantize_row_q6_k(const float* x, BlockQ6_K* y, size_t n) {
-  constexpr int kSub = 16, kLen = 16, kMax = 32;
   for (size_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    float scales[kSub];
-    for (int j = 0; j < kSub; ++j) scales[j] = fit_symmetric(x + j * kLen, kLen, kMax);
-    const SymmetricCodes c = code_symmetric(x, kSub, kLen, kMax, 128, scales);
-    const float d = fp16_to_f32(c.d);
     int q[kQK_K];
-    for (int j = 0; j < kSub; ++j) {
-      y[b].scales[j] = int8_t(c.scale[j]);
-      symmetric_quants(x + j * kLen, kLen, kMax, d * float(c.scale[j]), q + j * kLen);
-    }
+    const SymmetricCodes c = quantize_symmetric_superblock<32, 128>(x, q);
+    for (int j = 0; j < 16; ++j) y[b].scales[j] = int8_t(c.scale[j]);
     // Stored unsigned (q + 32). Per 128-element half h: ql[64h + l] holds
     // elements l (low nibble) and l+64 (high), ql[64h + 32 + l] elements l+32
     // and l+96; qh[32h + l] holds the top two bits of l, l+32, l+64, l+96.
@@ -430,23 +416,13 @@ void dequantize_row_q3_k(const BlockQ3_K* x, float* y, size_t n) {
   }
 }
 
-void dequantize_row_q4_k(const BlockQ4_K* x, float* y, size_t n) {
-  for (size_t b = 0; b < n / kQK_K; ++b) {
-    const float d = fp16_to_f32(x[b].d);
-    const float dmin = fp16_to_f32(x[b].dmin);
-    for (int j = 0; j < 8; ++j, y += 32) {
-      uint8_t sc, m;
-      k_scale_min(x[b].scales, j, &sc, &m);
-      const float dl = d * float(sc);
-      const float ml = dmin * float(m);
-      const uint8_t* q = x[b].qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
-      for (int l = 0; l < 32; ++l) y[l] = dl * float((q[l] >> shift) & 0xF) - ml;
-    }
-  }
-}
+namespace {
 
-void dequantize_row_q5_k(const BlockQ5_K* x, float* y, size_t n) {
+// Q4_K and Q5_K: 8 sub-blocks of 32, each weight dl * q - ml with dl, ml from
+// the sub-block's 6-bit scale and min. Sub-block j takes the low (j even) or
+// high nibbles of qs[32 * (j / 2) ..+32]; Q5_K adds qh[l] bit j as the fifth bit.
+template <typename Block>
+void dequantize_k_sub32(const Block* x, float* y, size_t n) {
   for (size_t b = 0; b < n / kQK_K; ++b) {
     const float d = fp16_to_f32(x[b].d);
     const float dmin = fp16_to_f32(x[b].dmin);
@@ -457,14 +433,19 @@ void dequantize_row_q5_k(const BlockQ5_K* x, float* y, size_t n) {
       const float ml = dmin * float(m);
       const uint8_t* q = x[b].qs + 32 * (j / 2);
       const int shift = 4 * (j % 2);
-      const uint8_t bit = uint8_t(1u << j);
       for (int l = 0; l < 32; ++l) {
-        const int v = ((q[l] >> shift) & 0xF) + ((x[b].qh[l] & bit) ? 16 : 0);
+        int v = (q[l] >> shift) & 0xF;
+        if constexpr (std::is_same_v<Block, BlockQ5_K>) v += (x[b].qh[l] & (1u << j)) ? 16 : 0;
         y[l] = dl * float(v) - ml;
       }
     }
   }
 }
+
+}  // namespace
+
+void dequantize_row_q4_k(const BlockQ4_K* x, float* y, size_t n) { dequantize_k_sub32(x, y, n); }
+void dequantize_row_q5_k(const BlockQ5_K* x, float* y, size_t n) { dequantize_k_sub32(x, y, n); }
 
 void dequantize_row_q6_k(const BlockQ6_K* x, float* y, size_t n) {
   for (size_t b = 0; b < n / kQK_K; ++b) {

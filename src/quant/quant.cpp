@@ -1,7 +1,8 @@
 // The checked, type-generic entry points: validate n and the pointers, then
 // hand whole blocks to the typed functions. Source or destination rows that
 // are not aligned for their block struct (a row inside a packed buffer, say)
-// go through an aligned copy one block at a time.
+// go through an aligned copy one block at a time; half-precision rows count
+// as blocks of one 2-byte element.
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -44,34 +45,6 @@ void quantize_blocks(void (*fn)(const float*, Block*, size_t), const float* src,
   }
 }
 
-// Half-precision rows are read and written 2 bytes at a time, so they too may
-// sit at odd addresses.
-void f16_like_to_f32(void (*fn)(const uint16_t*, float*, size_t), const void* src, float* dst, size_t n) {
-  if (is_aligned<uint16_t>(src)) {
-    fn(static_cast<const uint16_t*>(src), dst, n);
-    return;
-  }
-  const auto* bytes = static_cast<const uint8_t*>(src);
-  for (size_t i = 0; i < n; ++i) {
-    uint16_t h;
-    std::memcpy(&h, bytes + 2 * i, 2);
-    fn(&h, dst + i, 1);
-  }
-}
-
-void f32_to_f16_like(void (*fn)(const float*, uint16_t*, size_t), const float* src, void* dst, size_t n) {
-  if (is_aligned<uint16_t>(dst)) {
-    fn(src, static_cast<uint16_t*>(dst), n);
-    return;
-  }
-  auto* bytes = static_cast<uint8_t*>(dst);
-  for (size_t i = 0; i < n; ++i) {
-    uint16_t h;
-    fn(src + i, &h, 1);
-    std::memcpy(bytes + 2 * i, &h, 2);
-  }
-}
-
 // Checks shared by both directions; on success *info describes t.
 Status check_row(DType t, const void* a, const void* b, size_t n, const char* what, const DTypeInfo** info) {
   *info = dtype_info(t);
@@ -91,8 +64,8 @@ Status dequantize_row(DType t, const void* src, float* dst, size_t n) {
   if (n == 0) return Status::ok();
   switch (t) {
     case DType::F32: std::memmove(dst, src, n * sizeof(float)); break;
-    case DType::F16: f16_like_to_f32(convert_row_f16_to_f32, src, dst, n); break;
-    case DType::BF16: f16_like_to_f32(convert_row_bf16_to_f32, src, dst, n); break;
+    case DType::F16: dequantize_blocks<uint16_t, 1>(convert_row_f16_to_f32, src, dst, n); break;
+    case DType::BF16: dequantize_blocks<uint16_t, 1>(convert_row_bf16_to_f32, src, dst, n); break;
     case DType::Q4_0: dequantize_blocks<BlockQ4_0, kQK>(dequantize_row_q4_0, src, dst, n); break;
     case DType::Q4_1: dequantize_blocks<BlockQ4_1, kQK>(dequantize_row_q4_1, src, dst, n); break;
     case DType::Q5_0: dequantize_blocks<BlockQ5_0, kQK>(dequantize_row_q5_0, src, dst, n); break;
@@ -116,8 +89,8 @@ Status quantize_row(DType t, const float* src, void* dst, size_t n) {
   if (n == 0) return Status::ok();
   switch (t) {
     case DType::F32: std::memmove(dst, src, n * sizeof(float)); break;
-    case DType::F16: f32_to_f16_like(convert_row_f32_to_f16, src, dst, n); break;
-    case DType::BF16: f32_to_f16_like(convert_row_f32_to_bf16, src, dst, n); break;
+    case DType::F16: quantize_blocks<uint16_t, 1>(convert_row_f32_to_f16, src, dst, n); break;
+    case DType::BF16: quantize_blocks<uint16_t, 1>(convert_row_f32_to_bf16, src, dst, n); break;
     case DType::Q4_0: quantize_blocks<BlockQ4_0, kQK>(quantize_row_q4_0, src, dst, n); break;
     case DType::Q4_1: quantize_blocks<BlockQ4_1, kQK>(quantize_row_q4_1, src, dst, n); break;
     case DType::Q5_0: quantize_blocks<BlockQ5_0, kQK>(quantize_row_q5_0, src, dst, n); break;

@@ -2,19 +2,8 @@
 // and accumulated left to right in f32.
 #include "kernels/ref/ref_gemm.h"
 #include "kernels/ukernel.h"
-#include "loci/fp16.h"
-
-namespace {
-
-float dot_f16(const uint16_t* w, const uint16_t* a, size_t k) {
-  float sum = 0.0f;
-  for (size_t p = 0; p < k; ++p) sum += loci::fp16_to_f32(w[p]) * loci::fp16_to_f32(a[p]);
-  return sum;
-}
-
-}  // namespace
 
 void loci_f16_gemm__ref(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w, size_t w_stride,
                         float* c, size_t c_stride) {
-  loci::ref::gemm_rows<uint16_t, uint16_t>(m, n, k, a, a_stride, w, w_stride, c, c_stride, dot_f16);
+  loci::ref::float_gemm<uint16_t, loci::fp16_to_f32>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
 }

@@ -4,12 +4,10 @@
 // ql[l + 32 * (t % 2)] and bits 2t..2t+1 of qh[l].
 #include "kernels/ref/ref_gemm.h"
 #include "kernels/ukernel.h"
-#include "loci/fp16.h"
 
 namespace {
 
 using loci::BlockQ6_K;
-using loci::BlockQ8_K;
 using loci::kQK_K;
 using loci::ref::DecodedSuperBlock;
 
@@ -20,26 +18,12 @@ void decode(const BlockQ6_K& w, DecodedSuperBlock* out) {
     const int32_t high = (w.qh[32 * half + l] >> (2 * quarter)) & 3;
     out->q[e] = int8_t((low | (high << 4)) - 32);
   }
-  for (size_t g = 0; g < kQK_K / 16; ++g) {
-    out->scale[g] = w.scales[g];
-    out->min[g] = 0;
-  }
-}
-
-float dot_q6_k_q8_k(const BlockQ6_K* w, const BlockQ8_K* a, size_t k) {
-  float sum = 0.0f;
-  for (size_t b = 0; b < k / kQK_K; ++b) {
-    DecodedSuperBlock wq;
-    decode(w[b], &wq);
-    const loci::ref::SuperBlockSums s = loci::ref::superblock_sums(wq, a[b]);
-    sum += (loci::fp16_to_f32(w[b].d) * a[b].d) * float(s.scaled);
-  }
-  return sum;
+  for (size_t g = 0; g < kQK_K / 16; ++g) out->scale[g] = w.scales[g];
 }
 
 }  // namespace
 
 void loci_q6_k_q8_k_gemm__ref(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w,
                               size_t w_stride, float* c, size_t c_stride) {
-  loci::ref::gemm_rows<BlockQ6_K, BlockQ8_K>(m, n, k, a, a_stride, w, w_stride, c, c_stride, dot_q6_k_q8_k);
+  loci::ref::superblock_gemm<BlockQ6_K, decode>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
 }

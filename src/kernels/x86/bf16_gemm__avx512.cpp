@@ -2,7 +2,7 @@
 // Blocking: gemv runs up to 3 activation rows against 4 weight rows at a
 // time, gemm 4 x 4; every output gets the same float operations either way.
 #include "kernels/ukernel.h"
-#include "kernels/x86/f32_gemm_x86.h"
+#include "kernels/x86/x86_gemm_tiles.h"
 
 void loci_bf16_gemv__avx512(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w,
                             size_t w_stride, float* c, size_t c_stride) {

@@ -6,10 +6,10 @@
 //     = sum_e scale[e/16] * q_e * a_e - 32 * sum_g scale[g] * bsums[g].
 // The whole super-block is integer math; each output then takes one FMA per
 // block into an 8-lane float accumulator whose lane layout is fixed, so
-// results do not depend on the tile shape. With 16 vector registers, a
-// weight block is unpacked 32 elements at a time and met by all MR rows.
+// results do not depend on the tile shape.
 #include "kernels/ukernel.h"
-#include "kernels/x86/f32_gemm_x86.h"
+#include "kernels/x86/k_quant_x86.h"
+#include "kernels/x86/x86_gemm_tiles.h"
 
 namespace {
 
@@ -41,55 +41,40 @@ __m256i q6k_run_scales(__m256i scales8) {
 }
 
 template <int T, size_t MR>
-void q6k_accumulate_run(__m256i q, __m256i scale, const BlockQ8_K* const* ab, size_t elem0, __m256i* isum) {
+void q6k_accumulate_run(__m256i q, __m256i scale, const Q8KRows& rows, size_t elem0, __m256i* isum) {
   for (size_t i = 0; i < MR; ++i) {
-    const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[i]->qs + elem0 + 32 * T));
+    const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[i].qs + elem0 + 32 * T));
     isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(_mm256_maddubs_epi16(q, av), scale));
   }
 }
 
-struct Q6KTile256 {
+// With 16 vector registers, a weight block is unpacked 32 elements at a time
+// and met by all MR rows.
+struct Q6KCodec256 : Avx2Math {
+  using Block = BlockQ6_K;
   template <size_t MR, size_t NR>
-  static void run(size_t k, const uint8_t* a, size_t a_stride, const uint8_t* w, size_t w_stride, float* c,
-                  size_t c_stride) {
-    __m256 acc[MR][NR];
-    for (size_t i = 0; i < MR; ++i)
-      for (size_t j = 0; j < NR; ++j) acc[i][j] = _mm256_setzero_ps();
-
-    for (size_t b = 0; b < k / loci::kQK_K; ++b) {
-      const BlockQ8_K* ab[MR];
-      for (size_t i = 0; i < MR; ++i) ab[i] = reinterpret_cast<const BlockQ8_K*>(a + i * a_stride) + b;
-      for (size_t j = 0; j < NR; ++j) {
-        const BlockQ6_K& wb = reinterpret_cast<const BlockQ6_K*>(w + j * w_stride)[b];
-        prefetch_ahead<sizeof(BlockQ6_K)>(&wb);
-        __m256i isum[MR];
-        for (size_t i = 0; i < MR; ++i) isum[i] = _mm256_setzero_si256();
-        for (int h = 0; h < 2; ++h) {
-          const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.ql + 64 * h));
-          const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.ql + 64 * h + 32));
-          const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qh + 32 * h));
-          const __m128i half_scales = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wb.scales + 8 * h));
-          const __m256i scales8 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(half_scales));
-          const size_t elem0 = 128 * size_t(h);
-          q6k_accumulate_run<0, MR>(q6k_run<0>(ql0, ql1, qh), q6k_run_scales<0>(scales8), ab, elem0, isum);
-          q6k_accumulate_run<1, MR>(q6k_run<1>(ql0, ql1, qh), q6k_run_scales<1>(scales8), ab, elem0, isum);
-          q6k_accumulate_run<2, MR>(q6k_run<2>(ql0, ql1, qh), q6k_run_scales<2>(scales8), ab, elem0, isum);
-          q6k_accumulate_run<3, MR>(q6k_run<3>(ql0, ql1, qh), q6k_run_scales<3>(scales8), ab, elem0, isum);
-        }
-        const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb.scales)));
-        const __m256i neg32_scale = _mm256_mullo_epi16(scales16, _mm256_set1_epi16(-32));  // |scale| <= 128: fits
-        const __m256 d = _mm256_set1_ps(_cvtsh_ss(wb.d));
-        for (size_t i = 0; i < MR; ++i) {
-          const __m256i offset =
-              _mm256_madd_epi16(neg32_scale, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab[i]->bsums)));
-          const __m256 total = _mm256_cvtepi32_ps(_mm256_add_epi32(isum[i], offset));
-          acc[i][j] = _mm256_fmadd_ps(total, _mm256_mul_ps(d, _mm256_set1_ps(ab[i]->d)), acc[i][j]);
-        }
-      }
+  static void accumulate(const BlockQ6_K& wb, const uint8_t* a, size_t a_stride, size_t b, __m256 (&acc)[MR][NR],
+                         size_t j) {
+    const Q8KRows rows{a, a_stride, b};
+    __m256i isum[MR];
+    for (size_t i = 0; i < MR; ++i) isum[i] = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.ql + 64 * h));
+      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.ql + 64 * h + 32));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb.qh + 32 * h));
+      const __m128i half_scales = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wb.scales + 8 * h));
+      const __m256i scales8 = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(half_scales));
+      const size_t elem0 = 128 * size_t(h);
+      q6k_accumulate_run<0, MR>(q6k_run<0>(ql0, ql1, qh), q6k_run_scales<0>(scales8), rows, elem0, isum);
+      q6k_accumulate_run<1, MR>(q6k_run<1>(ql0, ql1, qh), q6k_run_scales<1>(scales8), rows, elem0, isum);
+      q6k_accumulate_run<2, MR>(q6k_run<2>(ql0, ql1, qh), q6k_run_scales<2>(scales8), rows, elem0, isum);
+      q6k_accumulate_run<3, MR>(q6k_run<3>(ql0, ql1, qh), q6k_run_scales<3>(scales8), rows, elem0, isum);
     }
+    const __m256i neg32_scale = q6k_offset_coeffs(q6k_group_scales(wb));
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(wb.d));
     for (size_t i = 0; i < MR; ++i) {
-      float* ci = out_row(c, i, c_stride);
-      for (size_t j = 0; j < NR; ++j) ci[j] = hsum256(acc[i][j]);
+      const __m256 total = _mm256_cvtepi32_ps(_mm256_add_epi32(isum[i], bsums_dot(neg32_scale, rows[i])));
+      acc[i][j] = _mm256_fmadd_ps(total, _mm256_mul_ps(d, _mm256_set1_ps(rows[i].d)), acc[i][j]);
     }
   }
 };
@@ -100,10 +85,10 @@ struct Q6KTile256 {
 // same operations either way.
 void loci_q6_k_q8_k_gemv__avx2(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w,
                                size_t w_stride, float* c, size_t c_stride) {
-  gemm_tiles<Q6KTile256, 3, 1>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
+  gemm_tiles<SuperBlockTile<Q6KCodec256>, 3, 1>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
 }
 
 void loci_q6_k_q8_k_gemm__avx2(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w,
                                size_t w_stride, float* c, size_t c_stride) {
-  gemm_tiles<Q6KTile256, 4, 1>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
+  gemm_tiles<SuperBlockTile<Q6KCodec256>, 4, 1>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
 }

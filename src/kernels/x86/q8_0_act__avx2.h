@@ -19,7 +19,7 @@
 // merged with same-named code built for other ISAs.
 #pragma once
 
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

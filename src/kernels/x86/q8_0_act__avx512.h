@@ -19,12 +19,7 @@
 // be merged with same-named code built for other ISAs.
 #pragma once
 
-// GCC 12 flags the intrinsics' own _mm512_undefined_* temporaries (fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,7 @@
 // to nearest even exactly as loci::f32_to_fp16 does for finite values and
 // infinities; a NaN keeps its sign and becomes 0x7e00 there (vcvtps2ph would
 // keep payload bits), so NaN lanes are patched.
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

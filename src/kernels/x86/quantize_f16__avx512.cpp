@@ -3,12 +3,7 @@
 // to nearest even exactly as loci::f32_to_fp16 does for finite values and
 // infinities; a NaN keeps its sign and becomes 0x7e00 there (vcvtps2ph would
 // keep payload bits), so NaN lanes are patched.
-// GCC 12 flags the intrinsics' own _mm512_undefined_* temporaries (fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

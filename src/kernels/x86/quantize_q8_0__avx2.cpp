@@ -5,7 +5,7 @@
 //  - NaN or out-of-range lanes become INT32_MIN and are narrowed by
 //    truncation (not saturation), which is what the scalar float->int8
 //    conversion gives on x86.
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

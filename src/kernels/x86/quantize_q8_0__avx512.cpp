@@ -5,12 +5,7 @@
 //  - NaN or out-of-range lanes become INT32_MIN and are narrowed by
 //    truncation, which is what the scalar float->int8 conversion gives on x86.
 // Nothing here has external linkage except the two converters.
-// GCC 12 flags the intrinsics' own _mm512_undefined_* temporaries (fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

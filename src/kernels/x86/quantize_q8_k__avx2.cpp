@@ -5,7 +5,7 @@
 //  - vcvtps2dq rounds in the current mode, as nearbyintf does; NaN and
 //    overflow give INT32_MIN, then the int clamp at 127 and a truncating
 //    narrow, as the scalar int -> int8 code does on x86.
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -5,12 +5,7 @@
 //  - vcvtps2dq rounds in the current mode, as nearbyintf does; NaN and
 //    overflow give INT32_MIN, then the int clamp at 127 and a truncating
 //    narrow, as the scalar int -> int8 code does on x86.
-// GCC 12 flags the intrinsics' own _mm512_undefined_* temporaries (fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
-// Shared by the x86 float (f32, f16, bf16) and K-quant (Q4_K, Q6_K) kernel
-// files: the generic MR x NR register blocking and the float products.
+// The register blocking shared by the x86 float (F32, F16, BF16) and K-quant
+// (Q4_K, Q6_K) kernel files, and the float products.
 //
 // Each float output c[i][j] is one vector accumulator, FMA'd over k in order
 // (the k tail loaded zero-filled, never read past the row) and then reduced in
@@ -12,23 +12,11 @@
 // instructions can be shared with another file by the linker.
 #pragma once
 
-// GCC 12 flags the deliberate self-initialised "undefined" vectors inside its
-// AVX-512 intrinsic headers as uninitialised (a known false positive); silence
-// that in the intrinsic header only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/x86/x86_intrin.h"
 #include "loci/dtype.h"
 
 namespace {
@@ -70,7 +58,7 @@ inline void prefetch_ahead(const void* p) {
 
 // --- Generic register blocking --------------------------------------------
 // T::run<MR, NR>(k, a, a_stride, w, w_stride, c, c_stride) computes an MR x NR
-// block of outputs over the whole of k. The K-quant kernels use this too.
+// block of outputs over the whole of k (FloatTile, SuperBlockTile below).
 
 // Picks the tile for a tail of nr < NR weight rows.
 template <class T, size_t MR, size_t NR>
@@ -107,46 +95,58 @@ void gemm_tiles(size_t m, size_t n, size_t k, const void* a, size_t a_stride, co
   }
 }
 
+// --- Accumulator tiles -----------------------------------------------------
+// A vector math policy M provides V (kLanes floats), zero(), fma(a, b, acc)
+// and reduce(v), the fixed-order horizontal sum that ends every output.
+
+template <class M, size_t MR, size_t NR>
+inline void zero_tile(typename M::V (&acc)[MR][NR]) {
+  for (size_t i = 0; i < MR; ++i)
+    for (size_t j = 0; j < NR; ++j) acc[i][j] = M::zero();
+}
+
+template <class M, size_t MR, size_t NR>
+inline void store_tile(const typename M::V (&acc)[MR][NR], float* c, size_t c_stride) {
+  for (size_t i = 0; i < MR; ++i) {
+    float* ci = out_row(c, i, c_stride);
+    for (size_t j = 0; j < NR; ++j) ci[j] = M::reduce(acc[i][j]);
+  }
+}
+
 // --- Float products ---------------------------------------------------------
 
-// A loader L provides:
-//   V                      the vector type, kLanes floats wide
+// A loader L is a math policy that also provides
 //   load(row, p)           elements p..p+kLanes-1 of a row, widened to f32
 //   load_tail(row, p, r)   the r < kLanes elements from p, zeros after them
-//   zero(), fma(a, b, acc), reduce(v)
 template <class L>
 struct FloatTile {
+  using V = typename L::V;
+
+  // acc[i][j] += a row i * w row j over one vector of k, read by load(row).
+  template <size_t MR, size_t NR, class Load>
+  static void fma_step(V (&acc)[MR][NR], const uint8_t* a, size_t a_stride, const uint8_t* w, size_t w_stride,
+                       Load load) {
+    V wv[NR];
+    for (size_t j = 0; j < NR; ++j) wv[j] = load(w + j * w_stride);
+    for (size_t i = 0; i < MR; ++i) {
+      const V av = load(a + i * a_stride);
+      for (size_t j = 0; j < NR; ++j) acc[i][j] = L::fma(av, wv[j], acc[i][j]);
+    }
+  }
+
   template <size_t MR, size_t NR>
   static void run(size_t k, const uint8_t* a, size_t a_stride, const uint8_t* w, size_t w_stride, float* c,
                   size_t c_stride) {
-    using V = typename L::V;
     V acc[MR][NR];
-    for (size_t i = 0; i < MR; ++i)
-      for (size_t j = 0; j < NR; ++j) acc[i][j] = L::zero();
-
+    zero_tile<L>(acc);
     size_t p = 0;
-    for (; p + L::kLanes <= k; p += L::kLanes) {
-      V wv[NR];
-      for (size_t j = 0; j < NR; ++j) wv[j] = L::load(w + j * w_stride, p);
-      for (size_t i = 0; i < MR; ++i) {
-        const V av = L::load(a + i * a_stride, p);
-        for (size_t j = 0; j < NR; ++j) acc[i][j] = L::fma(av, wv[j], acc[i][j]);
-      }
-    }
+    for (; p + L::kLanes <= k; p += L::kLanes)
+      fma_step(acc, a, a_stride, w, w_stride, [p](const uint8_t* row) { return L::load(row, p); });
     if (p < k) {
       const size_t rest = k - p;
-      V wv[NR];
-      for (size_t j = 0; j < NR; ++j) wv[j] = L::load_tail(w + j * w_stride, p, rest);
-      for (size_t i = 0; i < MR; ++i) {
-        const V av = L::load_tail(a + i * a_stride, p, rest);
-        for (size_t j = 0; j < NR; ++j) acc[i][j] = L::fma(av, wv[j], acc[i][j]);
-      }
+      fma_step(acc, a, a_stride, w, w_stride, [p, rest](const uint8_t* row) { return L::load_tail(row, p, rest); });
     }
-
-    for (size_t i = 0; i < MR; ++i) {
-      float* ci = out_row(c, i, c_stride);
-      for (size_t j = 0; j < NR; ++j) ci[j] = L::reduce(acc[i][j]);
-    }
+    store_tile<L>(acc, c, c_stride);
   }
 };
 
@@ -155,6 +155,47 @@ void float_gemm(size_t m, size_t n, size_t k, const void* a, size_t a_stride, co
                 size_t c_stride) {
   gemm_tiles<FloatTile<L>, MR, NR>(m, n, k, a, a_stride, w, w_stride, c, c_stride);
 }
+
+// --- K-quant products --------------------------------------------------------
+
+// Q8_K block b of each activation row a tile meets: rows[i] is row i's.
+struct Q8KRows {
+  const uint8_t* a;
+  size_t stride, b;
+  const loci::BlockQ8_K& operator[](size_t i) const {
+    return reinterpret_cast<const loci::BlockQ8_K*>(a + i * stride)[b];
+  }
+};
+
+// A codec C is a math policy for one K-quant weight type against Q8_K
+// activations, plus
+//   Block                                        the GGUF weight block
+//   accumulate<MR, NR>(block, a, a_stride, b, acc, j)
+//       acc[i][j] += that block's part of output (i, j) for every i < MR,
+//       against Q8KRows{a, a_stride, b}[i]: exact integer sums, then fixed
+//       float steps, so the result does not depend on MR. (Each codec builds
+//       the Q8KRows itself, after unpacking: built here, GCC schedules the
+//       AVX-512 gemv loop ~3% slower.)
+template <class C>
+struct SuperBlockTile {
+  // Out of line: inlined into gemm_tiles, the AVX2 4-row tile's loop is
+  // register-allocated worse and runs ~1.5% slower.
+  template <size_t MR, size_t NR>
+  [[gnu::noinline]] static void run(size_t k, const uint8_t* a, size_t a_stride, const uint8_t* w, size_t w_stride,
+                                    float* c, size_t c_stride) {
+    using Block = typename C::Block;
+    typename C::V acc[MR][NR];
+    zero_tile<C>(acc);
+    for (size_t b = 0; b < k / loci::kQK_K; ++b) {
+      for (size_t j = 0; j < NR; ++j) {
+        const Block& block = reinterpret_cast<const Block*>(w + j * w_stride)[b];
+        prefetch_ahead<sizeof(Block)>(&block);
+        C::template accumulate<MR, NR>(block, a, a_stride, b, acc, j);
+      }
+    }
+    store_tile<C>(acc, c, c_stride);
+  }
+};
 
 #if defined(__AVX512F__)
 struct Avx512Math {
@@ -190,38 +231,6 @@ struct Avx512Bf16 : Avx512Math {
   }
   static V load_tail(const uint8_t* row, size_t p, size_t rest) {
     return widen(_mm256_maskz_loadu_epi16(tail_mask(rest), row + 2 * p));
-  }
-};
-
-// --- K-quant products --------------------------------------------------------
-
-// A codec C describes one K-quant weight type against Q8_K activations:
-//   Block, Weights           the GGUF block and its unpacked form
-//   unpack(block)            done once per weight block, shared by MR rows
-//   dot(weights, a, acc)     acc += that block's part of one output, with
-//                            exact integer sums and fixed float steps
-template <class C>
-struct SuperBlockTile512 {
-  template <size_t MR, size_t NR>
-  static void run(size_t k, const uint8_t* a, size_t a_stride, const uint8_t* w, size_t w_stride, float* c,
-                  size_t c_stride) {
-    using Block = typename C::Block;
-    __m512 acc[MR][NR];
-    for (size_t i = 0; i < MR; ++i)
-      for (size_t j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
-    for (size_t b = 0; b < k / loci::kQK_K; ++b) {
-      for (size_t j = 0; j < NR; ++j) {
-        const Block& block = reinterpret_cast<const Block*>(w + j * w_stride)[b];
-        prefetch_ahead<sizeof(Block)>(&block);
-        const typename C::Weights wb = C::unpack(block);
-        for (size_t i = 0; i < MR; ++i)
-          C::dot(wb, reinterpret_cast<const loci::BlockQ8_K*>(a + i * a_stride)[b], acc[i][j]);
-      }
-    }
-    for (size_t i = 0; i < MR; ++i) {
-      float* ci = out_row(c, i, c_stride);
-      for (size_t j = 0; j < NR; ++j) ci[j] = hsum512(acc[i][j]);
-    }
   }
 };
 #endif  // __AVX512F__
