@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "loci/dtype.h"
+#include "kernels/quantize_q8_rows.h"
 #include "loci/quant.h"
 
 namespace {
@@ -86,32 +87,12 @@ bool has_nan(const float* x) {
   return _mm256_movemask_ps(_mm256_or_ps(a, b)) != 0;
 }
 
-void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, sizeof v); }
-
 }  // namespace
 
 void loci_quantize_q8_0__avx2(const float* x, void* y, size_t k) {
-  auto* out = static_cast<uint8_t*>(y);
-  for (size_t b = 0; b < k / kQK; ++b, x += kQK, out += sizeof(loci::BlockQ8_0)) {
-    if (has_nan(x)) {
-      loci::quantize_row_q8_0(x, reinterpret_cast<loci::BlockQ8_0*>(out), kQK);
-      continue;
-    }
-    const float d = quantize_block(x, reinterpret_cast<int8_t*>(out + offsetof(loci::BlockQ8_0, qs)), nullptr);
-    store_u16(out + offsetof(loci::BlockQ8_0, d), fp16_of(d));
-  }
+  quantize_rows_q8_0<has_nan, quantize_block, fp16_of>(x, y, k);
 }
 
 void loci_quantize_q8_1__avx2(const float* x, void* y, size_t k) {
-  auto* out = static_cast<uint8_t*>(y);
-  for (size_t b = 0; b < k / kQK; ++b, x += kQK, out += sizeof(loci::BlockQ8_1)) {
-    if (has_nan(x)) {
-      loci::quantize_row_q8_1(x, reinterpret_cast<loci::BlockQ8_1*>(out), kQK);
-      continue;
-    }
-    int sum = 0;
-    const float d = quantize_block(x, reinterpret_cast<int8_t*>(out + offsetof(loci::BlockQ8_1, qs)), &sum);
-    store_u16(out + offsetof(loci::BlockQ8_1, d), fp16_of(d));
-    store_u16(out + offsetof(loci::BlockQ8_1, s), fp16_of(float(sum) * d));
-  }
+  quantize_rows_q8_1<has_nan, quantize_block, fp16_of>(x, y, k);
 }
