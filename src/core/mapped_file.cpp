@@ -1,0 +1,64 @@
+#include "core/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "loci/tensor.h"
+
+namespace loci::detail {
+namespace {
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return io_error("cannot open '" + path + "': " + errno_text());
+  struct stat st;
+  if (::fstat(f.fd, &st) != 0) return io_error("cannot stat '" + path + "': " + errno_text());
+  if (!S_ISREG(st.st_mode)) return io_error("'" + path + "' is not a regular file");
+  const uint64_t size = uint64_t(st.st_size);
+  const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
+  // Reserve file + padding rounded up to pages, then map the file over the
+  // start: the bytes after the end of file read as zeros instead of faulting.
+  if (size > SIZE_MAX - kKernelPadding - page) return io_error("'" + path + "' is too large to map");
+  const size_t reserved = size_t((size + kKernelPadding + page - 1) / page * page);
+  void* base = ::mmap(nullptr, reserved, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return io_error("cannot reserve " + std::to_string(reserved) + " bytes to map '" + path +
+                                          "': " + errno_text());
+  if (size > 0 &&
+      ::mmap(base, size_t(size), PROT_READ, MAP_PRIVATE | MAP_FIXED, f.fd, 0) == MAP_FAILED) {
+    const std::string why = errno_text();
+    ::munmap(base, reserved);
+    return io_error("cannot map '" + path + "': " + why);
+  }
+  std::unique_ptr<MappedFile> m(new (std::nothrow) MappedFile());
+  if (!m) {
+    ::munmap(base, reserved);
+    return out_of_memory("mapping '" + path + "'");
+  }
+  m->data_ = static_cast<const uint8_t*>(base);
+  m->size_ = size;
+  m->reserved_ = reserved;
+  return m;
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), reserved_);
+}
+
+}  // namespace loci::detail
