@@ -23,6 +23,10 @@ namespace {
 
 constexpr uint32_t kMagicGguf = 0x46554747;  // "GGUF" read little-endian
 constexpr uint64_t kDefaultAlignment = 32;
+// Smallest possible records: key length + 1-byte key + type + 1-byte value;
+// name length + 1-byte name + n_dims + one dim + type + offset.
+constexpr uint64_t kMinKvBytes = 8 + 1 + 4 + 1;
+constexpr uint64_t kMinTensorInfoBytes = 8 + 1 + 4 + 8 + 4 + 8;
 
 // Older formats, by the magic number they stored as a little-endian uint32.
 const char* legacy_format_name(uint32_t magic) {
@@ -69,10 +73,12 @@ class GgufFile::Parser {
 
   Status run() {
     LOCI_RETURN_IF_ERROR(header());
-    f_.kvs_.reserve(size_t(n_kv_));
+    // Reserve no more records than the remaining bytes could hold, so a tiny
+    // file claiming huge counts fails before it makes us allocate.
+    f_.kvs_.reserve(size_t(std::min(n_kv_, (size_ - pos_) / kMinKvBytes)));
     for (uint64_t i = 0; i < n_kv_; ++i) LOCI_RETURN_IF_ERROR(kv(i));
     LOCI_RETURN_IF_ERROR(alignment());
-    f_.tensors_.reserve(size_t(n_tensors_));
+    f_.tensors_.reserve(size_t(std::min(n_tensors_, (size_ - pos_) / kMinTensorInfoBytes)));
     for (uint64_t i = 0; i < n_tensors_; ++i) LOCI_RETURN_IF_ERROR(tensor_info(i));
     LOCI_RETURN_IF_ERROR(data_section());
     return Status::ok();
