@@ -38,7 +38,8 @@ Status matmul_f32(const float* x, size_t x_stride, const float* w, size_t w_stri
 // --- normalization (in place) ------------------------------------------------
 
 // y = x / sqrt(mean(x^2) + eps) * weight, per row. weight: n floats, or null
-// for none. eps >= 0.
+// for none. eps >= 0. Rounded in float step by step as llama.cpp does (only
+// the sum of squares is double), not once.
 Status rms_norm(const float* x, size_t x_stride, float* y, size_t y_stride, size_t rows, size_t n,
                 const float* weight, float eps);
 

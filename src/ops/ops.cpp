@@ -256,10 +256,18 @@ Status rms_norm(const float* x, size_t x_stride, float* y, size_t y_stride, size
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = row_at(x, x_stride, r);
     float* yr = row_at(y, y_stride, r);
+    // Rounded step by step as llama.cpp does (float squares summed in
+    // double, float mean and scale, then x * scale and * weight as separate
+    // float products): the next quantized matmul rounds these values, and an
+    // exact tie falling the other way moves a small model's logits visibly.
     double sum_sq = 0.0;
-    for (size_t j = 0; j < n; ++j) sum_sq += double(xr[j]) * xr[j];
-    const double scale = 1.0 / std::sqrt(sum_sq / double(n) + eps);
-    for (size_t j = 0; j < n; ++j) yr[j] = float(xr[j] * scale * (weight ? double(weight[j]) : 1.0));
+    for (size_t j = 0; j < n; ++j) sum_sq += double(xr[j] * xr[j]);
+    const float mean = float(sum_sq / double(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (size_t j = 0; j < n; ++j) {
+      const float v = xr[j] * scale;
+      yr[j] = weight ? v * weight[j] : v;
+    }
   }
   return Status::ok();
 }

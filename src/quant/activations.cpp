@@ -12,14 +12,16 @@ namespace loci {
 
 namespace {
 
-// One Q8_0/Q8_1 block's codes: x / d rounded half away from zero with
-// d = amax / 127, as llama.cpp does. Returns d.
+// One Q8_0/Q8_1 block's codes: x * (127 / amax) rounded to nearest, ties to
+// even, with d = amax / 127. This is how llama.cpp's x86 activation quantizer
+// computes them (its scalar reference multiplies by 1 / d, which puts some
+// exact ties on the other side and moves small models' logits). Returns d.
 float q8_codes(const float* x, int8_t* qs) {
   float amax = 0.0f;
   for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
   const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  for (size_t j = 0; j < kQK; ++j) qs[j] = int8_t(std::roundf(x[j] * id));
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  for (size_t j = 0; j < kQK; ++j) qs[j] = int8_t(std::nearbyintf(x[j] * id));
   return d;
 }
 

@@ -1,9 +1,9 @@
 // Q8_0 and Q8_1 activation rows on NEON, byte-identical to the scalar
 // quantize_row_q8_0 / quantize_row_q8_1 for every input (NaN and inf too):
 //  - amax ignores NaNs as fmax does (FMAXNM is fmax);
-//  - FCVTAS rounds ties away from zero, as roundf, and saturates to int32
-//    like the scalar FCVTZS does; the narrow to int8 truncates, as the
-//    scalar int -> int8 conversion does.
+//  - codes are x * (127 / amax); FCVTNS rounds ties to even, as nearbyintf,
+//    and saturates to int32 like the scalar FCVTZS does; the narrow to int8
+//    truncates, as the scalar int -> int8 conversion does.
 #include <arm_neon.h>
 
 #include <cstddef>
@@ -26,10 +26,10 @@ uint16_t fp16_of(float f) {
   return vget_lane_u16(vreinterpret_u16_f16(vcvt_f16_f32(vdupq_n_f32(f))), 0);
 }
 
-// roundf(x * id) for 8 lanes, narrowed to int8 by truncation.
-int8x8_t round_away8(float32x4_t a, float32x4_t b, float32x4_t id) {
-  const int32x4_t qa = vcvtaq_s32_f32(vmulq_f32(a, id));
-  const int32x4_t qb = vcvtaq_s32_f32(vmulq_f32(b, id));
+// x * id rounded to nearest even for 8 lanes, narrowed to int8 by truncation.
+int8x8_t round_even8(float32x4_t a, float32x4_t b, float32x4_t id) {
+  const int32x4_t qa = vcvtnq_s32_f32(vmulq_f32(a, id));
+  const int32x4_t qb = vcvtnq_s32_f32(vmulq_f32(b, id));
   return vmovn_s16(vcombine_s16(vmovn_s32(qa), vmovn_s32(qb)));
 }
 
@@ -44,10 +44,10 @@ float quantize_block(const float* x, int8_t* qs, int* sum) {
   }
   const float amax = vmaxnmvq_f32(m);
   const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
   const float32x4_t vid = vdupq_n_f32(id);
-  const int8x16_t q0 = vcombine_s8(round_away8(v[0], v[1], vid), round_away8(v[2], v[3], vid));
-  const int8x16_t q1 = vcombine_s8(round_away8(v[4], v[5], vid), round_away8(v[6], v[7], vid));
+  const int8x16_t q0 = vcombine_s8(round_even8(v[0], v[1], vid), round_even8(v[2], v[3], vid));
+  const int8x16_t q1 = vcombine_s8(round_even8(v[4], v[5], vid), round_even8(v[6], v[7], vid));
   vst1q_s8(qs, q0);
   vst1q_s8(qs + 16, q1);
   if (sum) *sum = int(vaddlvq_s8(q0)) + int(vaddlvq_s8(q1));

@@ -1,7 +1,7 @@
 // Q8_0 and Q8_1 activation rows on AVX2, byte-identical to the scalar
 // quantize_row_q8_0 / quantize_row_q8_1 for every input (NaN and inf too):
 //  - amax ignores NaNs as fmax does (vmaxps returns its second operand on NaN);
-//  - roundf's ties-away rounding is rebuilt from a truncation;
+//  - codes are x * (127 / amax) rounded to nearest even;
 //  - NaN or out-of-range lanes become INT32_MIN and are narrowed by
 //    truncation (not saturation), which is what the scalar float->int8
 //    conversion gives on x86.
@@ -31,16 +31,11 @@ uint16_t fp16_of(float f) {
 
 __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
 
-// roundf(x * id) as int32 lanes (INT32_MIN for NaN and inf).
-__m256i round_away(__m256 x, __m256 id) {
+// x * id rounded to nearest even as int32 lanes (INT32_MIN for NaN and inf).
+__m256i round_even(__m256 x, __m256 id) {
   __m256 v = _mm256_mul_ps(x, id);
   __asm__("" : "+x"(v));  // the product is rounded on its own, never fused
-  const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  // |v| >= |t| + 0.5 exactly when the dropped fraction is at least a half.
-  const __m256 edge = _mm256_add_ps(abs_ps(t), _mm256_set1_ps(0.5f));
-  const __m256 away = _mm256_cmp_ps(abs_ps(v), edge, _CMP_GE_OQ);
-  const __m256 step = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(v, _mm256_set1_ps(-0.0f)));
-  return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(away, step)));
+  return _mm256_cvttps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 // The low byte of each int32 lane of a..d, in order (a truncating narrow).
@@ -65,10 +60,10 @@ float quantize_block(const float* x, int8_t* qs, int* sum) {
   m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
   const float amax = _mm_cvtss_f32(m4);
   const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
   const __m256 vid = _mm256_set1_ps(id);
-  const __m256i q = narrow_bytes(round_away(v[0], vid), round_away(v[1], vid), round_away(v[2], vid),
-                                 round_away(v[3], vid));
+  const __m256i q = narrow_bytes(round_even(v[0], vid), round_even(v[1], vid), round_even(v[2], vid),
+                                 round_even(v[3], vid));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), q);
   if (sum) {
     // Signed byte sum: bias to unsigned, add with vpsadbw, remove the bias.

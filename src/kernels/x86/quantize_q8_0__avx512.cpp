@@ -1,7 +1,7 @@
 // Q8_0 and Q8_1 activation rows on AVX-512, byte-identical to the scalar
 // quantize_row_q8_0 / quantize_row_q8_1 for every input (NaN and inf too):
 //  - amax ignores NaNs as fmax does (vmaxps returns its second operand on NaN);
-//  - roundf's ties-away rounding is rebuilt from a truncation;
+//  - codes are x * (127 / amax) rounded to nearest even;
 //  - NaN or out-of-range lanes become INT32_MIN and are narrowed by
 //    truncation, which is what the scalar float->int8 conversion gives on x86.
 // Nothing here has external linkage except the two converters.
@@ -29,16 +29,11 @@ uint16_t fp16_of(float f) {
   return uint16_t(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
 }
 
-// roundf(x * id) as int32 lanes (INT32_MIN for NaN and inf).
-__m512i round_away(__m512 x, __m512 id) {
+// x * id rounded to nearest even as int32 lanes (INT32_MIN for NaN and inf).
+__m512i round_even(__m512 x, __m512 id) {
   __m512 v = _mm512_mul_ps(x, id);
   __asm__("" : "+v"(v));  // the product is rounded on its own, never fused
-  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  // |v| >= |t| + 0.5 exactly when the dropped fraction is at least a half.
-  const __m512 edge = _mm512_add_ps(_mm512_abs_ps(t), _mm512_set1_ps(0.5f));
-  const __mmask16 away = _mm512_cmp_ps_mask(_mm512_abs_ps(v), edge, _CMP_GE_OQ);
-  const __m512 step = _mm512_or_ps(_mm512_set1_ps(1.0f), _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
-  return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, away, t, step));
+  return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
 // One block: writes the 32 quants, returns the float scale d and the sum of
@@ -48,10 +43,10 @@ float quantize_block(const float* x, int8_t* qs, int* sum) {
   const __m512 m = _mm512_max_ps(_mm512_abs_ps(x1), _mm512_max_ps(_mm512_abs_ps(x0), _mm512_setzero_ps()));
   const float amax = _mm512_reduce_max_ps(m);
   const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
   const __m512 vid = _mm512_set1_ps(id);
-  const __m128i q0 = _mm512_cvtepi32_epi8(round_away(x0, vid));
-  const __m128i q1 = _mm512_cvtepi32_epi8(round_away(x1, vid));
+  const __m128i q0 = _mm512_cvtepi32_epi8(round_even(x0, vid));
+  const __m128i q1 = _mm512_cvtepi32_epi8(round_even(x1, vid));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), q0);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), q1);
   if (sum) {
