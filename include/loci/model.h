@@ -64,7 +64,11 @@ struct MemoryEstimate {
   uint64_t total() const { return weights_mapped + model_heap + kv_cache + scratch; }
 };
 
-struct LayerWeights;
+// What a model in `file` plus one session with `options` will use, computed
+// before either exists (the file is only mapped, not loaded).
+Result<MemoryEstimate> estimate_memory(const GgufFile& file, const SessionOptions& options);
+
+struct ModelWeights;  // the runtime's views of the weights (internal)
 
 class Model {
  public:
@@ -86,8 +90,7 @@ class Model {
   std::shared_ptr<const GgufFile> file_;
   std::unique_ptr<Tokenizer> tokenizer_;
   HParams hp_;
-  struct Weights;
-  std::unique_ptr<Weights> w_;
+  std::unique_ptr<ModelWeights> w_;
 };
 
 class Session {
@@ -98,17 +101,20 @@ class Session {
   // Appends tokens at the current position and runs the model over them, in
   // chunks of n_batch. Afterwards logits() holds the last token's logits. If
   // all_logits is given it receives n rows of n_vocab floats, `stride` bytes
-  // apart (one per token). On error the position is unchanged.
+  // apart (one per token). On error (bad token, full context, cancelled) the
+  // position is unchanged and logits() is null.
   Status eval(const int32_t* tokens, size_t n, float* all_logits = nullptr, size_t stride = 0);
 
-  const float* logits() const;  // n_vocab floats; valid after a successful eval
+  // The last evaluated token's n_vocab logits; null before the first eval,
+  // after a failed one, and after reset() or a truncate() that drops tokens.
+  const float* logits() const;
   size_t n_vocab() const;
   size_t position() const { return pos_; }  // tokens in the cache
   size_t n_ctx() const;
   const Model& model() const { return *model_; }
   const MemoryEstimate& memory() const;
 
-  void reset() { pos_ = 0; }
+  void reset();                      // empty the cache
   Status truncate(size_t position);  // keep the first `position` tokens
 
  private:

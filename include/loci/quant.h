@@ -37,6 +37,10 @@ void quantize_row_q8_1(const float* x, BlockQ8_1* y, size_t n);
 void quantize_row_q8_k(const float* x, BlockQ8_K* y, size_t n);
 
 // --- weight formats ---------------------------------------------------------
+// Q8_0 weights as llama-quantize writes them (codes x / d, ties away from
+// zero); activations use quantize_row_q8_0 above (x * 127/amax, ties to even),
+// as llama.cpp's x86 backend does. The two differ only on exact ties.
+void quantize_row_q8_0_weights(const float* x, BlockQ8_0* y, size_t n);
 void quantize_row_q4_0(const float* x, BlockQ4_0* y, size_t n);
 void quantize_row_q4_1(const float* x, BlockQ4_1* y, size_t n);
 void quantize_row_q5_0(const float* x, BlockQ5_0* y, size_t n);

@@ -27,6 +27,17 @@ float q8_codes(const float* x, int8_t* qs) {
 
 }  // namespace
 
+void quantize_row_q8_0_weights(const float* x, BlockQ8_0* y, size_t n) {
+  for (size_t b = 0; b < n / kQK; ++b, x += kQK, ++y) {
+    float amax = 0.0f;
+    for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (size_t j = 0; j < kQK; ++j) y->qs[j] = int8_t(std::roundf(x[j] * id));
+    y->d = f32_to_fp16(d);
+  }
+}
+
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, size_t n) {
   for (size_t b = 0; b < n / kQK; ++b, x += kQK) y[b].d = f32_to_fp16(q8_codes(x, y[b].qs));
 }

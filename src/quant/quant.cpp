@@ -95,7 +95,7 @@ Status quantize_row(DType t, const float* src, void* dst, size_t n) {
     case DType::Q4_1: quantize_blocks<BlockQ4_1, kQK>(quantize_row_q4_1, src, dst, n); break;
     case DType::Q5_0: quantize_blocks<BlockQ5_0, kQK>(quantize_row_q5_0, src, dst, n); break;
     case DType::Q5_1: quantize_blocks<BlockQ5_1, kQK>(quantize_row_q5_1, src, dst, n); break;
-    case DType::Q8_0: quantize_blocks<BlockQ8_0, kQK>(quantize_row_q8_0, src, dst, n); break;
+    case DType::Q8_0: quantize_blocks<BlockQ8_0, kQK>(quantize_row_q8_0_weights, src, dst, n); break;
     case DType::Q8_1: quantize_blocks<BlockQ8_1, kQK>(quantize_row_q8_1, src, dst, n); break;
     case DType::Q2_K: quantize_blocks<BlockQ2_K, kQK_K>(quantize_row_q2_k, src, dst, n); break;
     case DType::Q3_K: quantize_blocks<BlockQ3_K, kQK_K>(quantize_row_q3_k, src, dst, n); break;
