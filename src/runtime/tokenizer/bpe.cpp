@@ -9,6 +9,47 @@
 #include "runtime/tokenizer/vocab.h"
 
 namespace loci::detail {
+
+void MergeTable::reserve(size_t n) {
+  size_t cap = 16;
+  unsigned bits = 4;
+  while (3 * cap < 4 * n) {  // load factor at most 3/4
+    cap *= 2;
+    ++bits;
+  }
+  slots_.assign(cap, Slot());
+  shift_ = 64 - bits;
+  size_ = 0;
+}
+
+void MergeTable::insert(uint64_t key, BpeMerge m) {
+  if (4 * (size_ + 1) > 3 * slots_.size()) {
+    // Grow: re-insert everything into a table twice the size.
+    std::vector<Slot> old = std::move(slots_);
+    reserve(old.size());
+    for (const Slot& s : old)
+      if (s.key != kEmpty) insert(s.key, s.merge);
+  }
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = home(key);; i = (i + 1) & mask) {
+    if (slots_[i].key == key) return;
+    if (slots_[i].key == kEmpty) {
+      slots_[i] = {key, m};
+      ++size_;
+      return;
+    }
+  }
+}
+
+const BpeMerge* MergeTable::find(uint64_t key) const {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = home(key);; i = (i + 1) & mask) {
+    if (slots_[i].key == key) return &slots_[i].merge;
+    if (slots_[i].key == kEmpty) return nullptr;
+  }
+}
+
 namespace {
 
 struct Symbol {
@@ -29,8 +70,6 @@ struct BigramOrder {
     return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
   }
 };
-
-uint64_t merge_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
 
 class WordEncoder {
  public:
@@ -57,7 +96,7 @@ class WordEncoder {
       Symbol& l = syms_[size_t(b.left)];
       Symbol& r = syms_[size_t(b.right)];
       if (l.n == 0 || r.n == 0 || l.id != b.left_id || r.id != b.right_id) continue;  // stale
-      l.id = v_.merges.find(merge_key(b.left_id, b.right_id))->second.result;
+      l.id = v_.merges.find(MergeTable::key(b.left_id, b.right_id))->result;
       l.n += r.n;
       r.n = 0;
       l.next = r.next;
@@ -79,9 +118,9 @@ class WordEncoder {
     if (left < 0 || right < 0) return;
     const int32_t a = syms_[size_t(left)].id, b = syms_[size_t(right)].id;
     if (a < 0 || b < 0) return;
-    const auto it = v_.merges.find(merge_key(a, b));
-    if (it == v_.merges.end()) return;
-    queue_.push({it->second.rank, left, right, a, b});
+    const BpeMerge* m = v_.merges.find(MergeTable::key(a, b));
+    if (m == nullptr) return;
+    queue_.push({m->rank, left, right, a, b});
   }
 
   // A symbol that is not a token: llama.cpp looks up each byte of its

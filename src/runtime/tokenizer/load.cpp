@@ -200,8 +200,7 @@ Status read_merges(const GgufFile& f, TokenizerVocab* v) {
                            quoted(ia < 0 ? a : b) + ", which is not a token");
     joined.assign(a);
     joined += b;
-    const uint64_t key = (uint64_t(uint32_t(ia)) << 32) | uint32_t(ib);
-    v->merges.emplace(key, BpeMerge{static_cast<int32_t>(i), v->find(joined)});  // the first rank wins
+    v->merges.insert(MergeTable::key(ia, ib), BpeMerge{static_cast<int32_t>(i), v->find(joined)});  // the first rank wins
   }
   return Status::ok();
 }

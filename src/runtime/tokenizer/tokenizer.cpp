@@ -118,7 +118,7 @@ size_t Tokenizer::heap_bytes() const {
          v.types.capacity() * sizeof(TokenType) + v.eog.capacity() + v.special_ids.capacity() * sizeof(int32_t) +
          map_bytes(v.text_to_id.size(), sizeof(std::string_view) + sizeof(int32_t)) +
          map_bytes(v.raw_to_id.size(), sizeof(std::string_view) + sizeof(int32_t)) +
-         map_bytes(v.merges.size(), sizeof(uint64_t) + sizeof(detail::BpeMerge)) + v.special_index.heap_bytes();
+         v.merges.heap_bytes() + v.special_index.heap_bytes();
 }
 
 }  // namespace loci

@@ -23,6 +23,30 @@ struct BpeMerge {
   int32_t result = -1;
 };
 
+// Merges by (left id, right id): an open-addressing table, built once, so a
+// lookup is one or two probes in a flat array.
+class MergeTable {
+ public:
+  static uint64_t key(int32_t left, int32_t right) { return (uint64_t(uint32_t(left)) << 32) | uint32_t(right); }
+  void reserve(size_t n);
+  // Adds a merge unless the pair is already there (the first rank wins).
+  void insert(uint64_t key, BpeMerge m);
+  const BpeMerge* find(uint64_t key) const;
+  size_t size() const { return size_; }
+  size_t heap_bytes() const { return slots_.capacity() * sizeof(Slot); }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t(0);  // ids are below 2^31, so no real key
+  struct Slot {
+    uint64_t key = kEmpty;
+    BpeMerge merge;
+  };
+  size_t home(uint64_t key) const { return size_t((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  unsigned shift_ = 63;
+};
+
 // Finds every special token whose text occurs anywhere in a string, so the
 // splitter scans only for those. A byte trie over the special texts.
 class SpecialTextIndex {
@@ -57,7 +81,7 @@ struct TokenizerVocab {
   std::unordered_map<std::string_view, int32_t> text_to_id;  // last id wins for duplicate texts
 
   // BPE.
-  std::unordered_map<uint64_t, BpeMerge> merges;  // key: left id << 32 | right id
+  MergeTable merges;
   std::array<int32_t, 256> bpe_byte_token{};      // token of each byte's byte-level character
   bool ignore_merges = false;                     // a word that is a whole token is kept whole
   std::string raw_blob;                           // ignore_merges: raw bytes of tokens...

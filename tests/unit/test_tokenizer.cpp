@@ -206,6 +206,17 @@ TEST_CASE("tokenizer/spm: the highest-scoring merge wins, with a leading space a
   (void)a;
 }
 
+TEST_CASE("tokenizer/spm: a token with an inner space still merges across spaces", "[tokenizer]") {
+  VocabSpec v = spm_base();
+  const int32_t sp = v.add(kSp), a = v.add("a"), b = v.add("b");
+  const int32_t a_sp = v.add("a" + kSp, -1), a_sp_b = v.add("a" + kSp + "b", 0);
+  const auto tok = must_build(spm_writer(v));
+  // "▁a▁b": a▁ merges first, then a▁+b.
+  CHECK(enc(*tok, "a b") == std::vector<int32_t>{sp, a_sp_b});
+  CHECK(dec(*tok, {sp, a_sp_b}) == "a b");
+  (void)a, (void)b, (void)a_sp;
+}
+
 TEST_CASE("tokenizer/spm: bytes without a token fall back to <0xXX> tokens", "[tokenizer]") {
   VocabSpec v = spm_base();
   const int32_t sp = v.add(kSp), x = v.add("x");
