@@ -52,7 +52,8 @@ Tolerance tolerance_for(const std::string& name) {
     // BF16 keeps 8 mantissa bits: flips happen even in the prompt (1.9e-3).
     return {5e-3, 1.5e-2, "bf16 activation rounding flips"};
   if (name.find("-f16") != std::string::npos || name.find("tiny-random") != std::string::npos)
-    return {1e-4, 1.5e-2, "f16 activation rounding flips (prompt 2.9e-5)"};
+    // F16 keeps 11 bits: prompt measured 2.9e-5 on x86, 3.2e-4 on aarch64.
+    return {1e-3, 1.5e-2, "f16 activation rounding flips"};
   return {2e-5, 1.5e-2, "rounding flips in decode (prompt measured 5e-7)"};
 }
 
