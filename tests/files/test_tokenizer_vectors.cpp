@@ -12,6 +12,7 @@
 
 #include "loci/gguf.h"
 #include "loci/tokenizer.h"
+#include "runtime/tokenizer/unicode.h"
 #include "support/test_support.h"
 
 namespace {
@@ -114,24 +115,6 @@ size_t find_value(const std::string& json, const std::string& key) {
   return p;
 }
 
-void append_utf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 // A JSON string starting at json[*p] == '"'; advances *p past it.
 std::string parse_string(const std::string& json, size_t* p) {
   std::string out;
@@ -157,7 +140,7 @@ std::string parse_string(const std::string& json, size_t* p) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(i + 2) - 0xDC00);
           i += 6;
         }
-        append_utf8(cp, &out);
+        loci::detail::append_utf8(cp, &out);
         break;
       }
       default: out.push_back(e); break;  // \" \\ \/
