@@ -50,6 +50,9 @@ class Tokenizer {
   int32_t unk() const;
   bool add_bos() const;  // tokenizer.ggml.add_bos_token, or the model type's default
   bool add_eos() const;
+  // Encoding puts a space before the text (SPM's space prefix), so the
+  // first piece after BOS starts with a space nobody wrote.
+  bool adds_space_prefix() const;
   // End of generation: EOS, EOT, EOM and the tokens llama.cpp recognises by
   // text ("<|im_end|>", "<|endoftext|>", ...).
   bool is_eog(int32_t id) const;

@@ -24,15 +24,6 @@ size_t sequence_length(char c) {
   return 1;
 }
 
-// Whether encoding puts a space before the text (SPM's space prefix), so
-// that text generated right after BOS starts with a space nobody wrote.
-bool adds_space_prefix(const Tokenizer& tokenizer) {
-  std::vector<int32_t> ids;
-  if (!tokenizer.encode("a", false, false, &ids).is_ok() || ids.empty()) return false;
-  const Result<std::string_view> first = tokenizer.piece(ids[0]);
-  return first.is_ok() && !first->empty() && first->front() == ' ';
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -103,7 +94,7 @@ Result<std::unique_ptr<Generator>> Generator::create(Session& session, const Tok
   LOCI_ASSIGN_OR_RETURN(StopMatcher stop, StopMatcher::create(options.stop));
   std::unique_ptr<Generator> g(new (std::nothrow) Generator(session, tokenizer, sampler, options, std::move(stop)));
   if (!g) return out_of_memory("generator");
-  g->strip_space_ = options.strip_leading_space && adds_space_prefix(tokenizer);
+  g->strip_space_ = options.strip_leading_space && tokenizer.adds_space_prefix();
   return g;
 }
 

@@ -38,7 +38,7 @@ class Arena {
 };
 
 // The largest matmul workspace any projection of the graph needs for m rows.
-Result<size_t> max_workspace(const HParams& hp, const ModelWeights& w, size_t m) {
+Result<size_t> max_workspace(const ModelWeights& w, size_t m) {
   size_t need = 0;
   const auto consider = [&](const TensorView& t) -> Status {
     LOCI_ASSIGN_OR_RETURN(const size_t b, matmul_workspace_bytes(t.dtype, m, size_t(t.ne[0])));
@@ -49,7 +49,6 @@ Result<size_t> max_workspace(const HParams& hp, const ModelWeights& w, size_t m)
   for (const LayerWeights& l : w.layers)
     for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
       LOCI_RETURN_IF_ERROR(consider(*t));
-  (void)hp;
   return need;
 }
 
@@ -86,7 +85,7 @@ Result<SessionPlan> plan_session(const HParams& hp, const ModelWeights& w, const
   p.up = a.take(b * hp.n_ff, sizeof(float));
   p.logits = a.take(hp.n_vocab, sizeof(float));
   p.pos = a.take(b, sizeof(int32_t));
-  LOCI_ASSIGN_OR_RETURN(p.workspace_bytes, max_workspace(hp, w, b));
+  LOCI_ASSIGN_OR_RETURN(p.workspace_bytes, max_workspace(w, b));
   p.workspace = a.take(p.workspace_bytes, 1);
   LOCI_ASSIGN_OR_RETURN(p.attn_scratch_each, ops::attention_scratch_bytes(p.n_ctx, hd));
   p.attn_scratch_each = (p.attn_scratch_each + kKernelPadding - 1) / kKernelPadding * kKernelPadding;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "loci/fp16.h"
 #include "loci/matmul.h"
 #include "loci/ops.h"
 #include "loci/quant.h"

@@ -95,9 +95,11 @@ Result<std::string_view> Tokenizer::token_text(int32_t id) const {
   return vocab_->text(id);
 }
 
+bool Tokenizer::adds_space_prefix() const { return vocab_->kind == TokenizerKind::kSpm && vocab_->add_space_prefix; }
+
 Status Tokenizer::decode(const int32_t* ids, size_t n, bool special, std::string* out) const {
   if (out == nullptr || (ids == nullptr && n > 0)) return invalid_argument("tokenizer: decode needs ids and an output");
-  bool strip = vocab_->kind == TokenizerKind::kSpm && vocab_->add_space_prefix;
+  bool strip = adds_space_prefix();
   for (size_t i = 0; i < n; ++i) {
     LOCI_ASSIGN_OR_RETURN(std::string_view p, piece(ids[i], special));
     if (strip && !p.empty()) {
