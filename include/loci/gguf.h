@@ -80,6 +80,10 @@ class GgufFile {
   static Result<std::shared_ptr<const GgufFile>> open(const std::string& path);
   // Validates an in-memory image, copying it first (tests, fuzzing).
   static Result<std::shared_ptr<const GgufFile>> parse(const void* data, size_t size);
+  // Validates and uses the caller's image in place. `data` must be followed
+  // by kKernelPadding readable bytes, be aligned to the file's alignment, and
+  // stay valid and unchanged while the file (or a model made from it) lives.
+  static Result<std::shared_ptr<const GgufFile>> borrow(const void* data, size_t size);
 
   ~GgufFile();
   GgufFile(const GgufFile&) = delete;

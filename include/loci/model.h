@@ -50,6 +50,9 @@ struct SessionOptions {
   uint32_t n_batch = 64;         // most tokens evaluated in one forward pass
   DType kv_dtype = DType::F16;   // F16 or F32
   uint32_t n_threads = 0;        // 0: one per core
+  // 0: none. The most bytes the session may allocate (KV cache plus
+  // scratch); create() refuses more before allocating.
+  uint64_t memory_budget = 0;
   // Polled between layers; returning true stops eval with kCancelled.
   bool (*cancel)(void* user) = nullptr;
   void* cancel_user = nullptr;

@@ -16,10 +16,14 @@ enum class StatusCode : int32_t {
   kInvalidArgument = 100,  // the caller passed something malformed
   kOutOfRange = 101,       // an index, size or count exceeds its limit
   kUnsupported = 102,      // valid, but not implemented for this type/shape/CPU
+  kBufferTooSmall = 103,   // the caller's buffer cannot hold the result
+  kNotFound = 104,         // no such key or name
   kOutOfMemory = 200,      // an allocation failed
   kIoError = 201,          // open/read/map failed
   kCancelled = 202,        // the caller asked to stop
+  kDeadlineExceeded = 203, // the call ran out of its time
   kInvalidModel = 300,     // the model file is malformed or inconsistent
+  kAbiMismatch = 400,      // a C caller's struct cannot be honoured by this library
   kInternal = 900,         // a loci bug: an invariant did not hold
 };
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "loci/dtype.h"
+#include "loci/heap.h"
 #include "loci/status.h"
 
 namespace loci {
@@ -62,8 +63,5 @@ class Tensor {
   TensorView view_;
 };
 
-// Aligned allocation that reports failure instead of throwing.
-void* aligned_alloc_or_null(size_t bytes, size_t alignment = kKernelPadding);
-void aligned_free(void* p);
 
 }  // namespace loci

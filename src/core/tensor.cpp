@@ -7,15 +7,6 @@
 
 namespace loci {
 
-void* aligned_alloc_or_null(size_t bytes, size_t alignment) {
-  if (bytes == 0) bytes = 1;
-  if (bytes > std::numeric_limits<size_t>::max() - alignment) return nullptr;
-  const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-  return std::aligned_alloc(alignment, rounded);
-}
-
-void aligned_free(void* p) { std::free(p); }
-
 void Tensor::Free::operator()(void* p) const { aligned_free(p); }
 
 Result<TensorView> TensorView::contiguous(DType dtype, std::initializer_list<int64_t> dims, void* data) {

@@ -394,6 +394,22 @@ Result<std::shared_ptr<const GgufFile>> GgufFile::parse(const void* data, size_t
   return std::shared_ptr<const GgufFile>(std::move(f));
 }
 
+Result<std::shared_ptr<const GgufFile>> GgufFile::borrow(const void* data, size_t size) {
+  if (!data) return invalid_argument("GGUF buffer: null data");
+  if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF buffer: image too large");
+  std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
+  if (!f) return out_of_memory("GGUF buffer");
+  f->path_ = "<buffer>";
+  f->base_ = static_cast<const uint8_t*>(data);
+  f->size_ = size;
+  LOCI_RETURN_IF_ERROR(Parser(*f).run());
+  // Tensor offsets are aligned within the file, so the buffer must be too.
+  if (reinterpret_cast<uintptr_t>(data) % f->alignment_)
+    return invalid_argument("GGUF buffer: address is not aligned to the file's alignment of " +
+                            std::to_string(f->alignment_) + " bytes");
+  return std::shared_ptr<const GgufFile>(std::move(f));
+}
+
 GgufFile::~GgufFile() = default;
 
 }  // namespace loci

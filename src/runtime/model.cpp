@@ -2,6 +2,7 @@
 // tokenizer, bind the weights. All checks happen here, once.
 #include <new>
 
+#include "loci/log.h"
 #include "runtime/model_internal.h"
 #include "runtime/session_plan.h"
 
@@ -35,6 +36,10 @@ Result<std::shared_ptr<const Model>> Model::from_gguf(std::shared_ptr<const Gguf
   m->w_.reset(new (std::nothrow) ModelWeights(std::move(w)));
   if (!m->w_) return out_of_memory("model weights table");
   m->file_ = std::move(file);
+  const HParams& hp = m->hp_;
+  detail::log(LogLevel::kInfo, "model %s: %s, %u layers, n_embd %u, n_head %u/%u, n_vocab %u, %.2fM parameters",
+              m->file_->path().c_str(), arch_name(hp.arch), hp.n_layer, hp.n_embd, hp.n_head, hp.n_head_kv,
+              hp.n_vocab, double(m->n_params()) / 1e6);
   return std::shared_ptr<const Model>(std::move(m));
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <new>
 
+#include "loci/log.h"
 #include "loci/threadpool.h"
 #include "runtime/graph/forward.h"
 #include "runtime/model_internal.h"
@@ -45,6 +46,10 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   if (!s || !st) return out_of_memory("session");
   LOCI_ASSIGN_OR_RETURN(st->plan, detail::plan_session(model->hp_, *model->w_, options));
   const detail::SessionPlan& p = st->plan;
+  if (options.memory_budget && p.arena_bytes > options.memory_budget)
+    return out_of_memory("session: needs " + std::to_string(p.arena_bytes) + " bytes (KV cache " +
+                         std::to_string(p.kv_bytes) + ", scratch " + std::to_string(p.scratch_bytes) +
+                         ") but the memory budget is " + std::to_string(options.memory_budget));
   st->arena = aligned_alloc_or_null(p.arena_bytes);
   if (!st->arena)
     return out_of_memory("session: cannot allocate " + std::to_string(p.arena_bytes) + " bytes (KV cache " +
@@ -71,6 +76,9 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   a.workspace_bytes = p.workspace_bytes;
   a.attn_scratch = at<uint8_t>(st->arena, p.attn_scratch);
   a.attn_scratch_each = p.attn_scratch_each;
+  detail::log(LogLevel::kInfo, "session: n_ctx %zu, n_batch %zu, %u threads, KV cache %s %.1f MiB, scratch %.1f MiB",
+              p.n_ctx, p.n_batch, unsigned(st->pool->threads()), p.kv_dtype == DType::F16 ? "f16" : "f32",
+              double(p.kv_bytes) / (1 << 20), double(p.scratch_bytes) / (1 << 20));
   s->model_ = std::move(model);
   s->st_ = std::move(st);
   return s;
