@@ -73,8 +73,8 @@ LOCI_API const char* loci_version_string(void);
  * 9xx loci itself. */
 typedef int32_t loci_status;
 #define LOCI_OK 0
-#define LOCI_ERR_INVALID_ARGUMENT 100 /* a NULL handle, a bad value, a bad token id */
-#define LOCI_ERR_OUT_OF_RANGE 101     /* a size or count beyond its limit (a prompt longer than the context) */
+#define LOCI_ERR_INVALID_ARGUMENT 100 /* a NULL handle, a bad value or flag */
+#define LOCI_ERR_OUT_OF_RANGE 101     /* a token id outside the vocabulary, a prompt longer than the context */
 #define LOCI_ERR_UNSUPPORTED 102      /* valid, but not implemented (an architecture, a GGUF version) */
 #define LOCI_ERR_BUFFER_TOO_SMALL 103 /* the caller's buffer is too small; the size needed is reported */
 #define LOCI_ERR_NOT_FOUND 104        /* no metadata key of that name */
@@ -112,11 +112,11 @@ LOCI_API void loci_set_log_callback(loci_log_callback callback, void* user, loci
 /* ---- Allocation -------------------------------------------------------- */
 
 /* A caller-supplied allocator, for firmware that places memory itself. It
- * receives every block loci sizes from the model: each session's arena (the
- * KV cache and all activations, allocated once at creation), tensors and
- * in-memory file copies, and the handles returned by this API. Small
- * bookkeeping (tokenizer tables and tensor lists, counted as model_heap in
- * loci_memory_estimate, and error messages) uses the C++ heap. */
+ * receives each session's arena (the KV cache and all activations, allocated
+ * once at creation), each sampler's vocabulary-sized arrays, tensors and
+ * in-memory file copies, and the handles returned by this API. The model's
+ * tables (tokenizer, tensor list: model_heap in loci_memory_estimate), the
+ * stop strings of a loci_generate call and error messages use the C++ heap. */
 typedef struct loci_allocator {
   uint32_t struct_size;
   uint32_t reserved; /* 0 */
@@ -283,9 +283,12 @@ typedef struct loci_session_params {
   uint32_t n_threads;  /* 0: one per core */
   int32_t kv_type;     /* LOCI_KV_F16 (default) or LOCI_KV_F32 */
   uint32_t timeout_ms; /* 0: none. Each eval or generate call that runs longer
-                          stops with LOCI_ERR_DEADLINE_EXCEEDED */
-  /* 0: none. The most bytes the session may allocate (KV cache plus
-   * activations); creation is refused, before allocating, above it. */
+                          (time in callbacks included) stops with
+                          LOCI_ERR_DEADLINE_EXCEEDED */
+  /* 0: none. The most bytes the session's arena may take (KV cache plus
+   * activations, as loci_memory_estimate reports them); creation is refused,
+   * before allocating, above it. The allocator also sees a block header of
+   * at most 4 KiB and the handle. */
   uint64_t memory_budget;
   /* Polled during prefill and decode, between layers. */
   loci_cancel_callback cancel;
@@ -320,7 +323,9 @@ LOCI_API void loci_session_free(loci_session* session);
 
 /* Appends tokens at the current position and evaluates them (prefill, or a
  * one-token decode step). On any failure, cancellation included, the
- * position is unchanged and there are no logits. */
+ * position is unchanged and there are no logits (except after
+ * LOCI_ERR_BUFFER_TOO_SMALL from loci_session_eval_all, which is refused
+ * before anything is touched). */
 LOCI_API loci_status loci_session_eval(loci_session* session, const int32_t* tokens, size_t count);
 /* As loci_session_eval, and writes each token's n_vocab logits to
  * `logits` (count rows of n_vocab floats; `capacity` counts floats). */
@@ -342,8 +347,9 @@ LOCI_API void loci_session_reset(loci_session* session);
 LOCI_API loci_status loci_session_truncate(loci_session* session, size_t position);
 
 /* Thread-safe. Stops the call running on this session within one layer's
- * work, with LOCI_ERR_CANCELLED; if none is running, the next call stops at
- * its first check. The request is consumed by the call it stops. */
+ * work, with LOCI_ERR_CANCELLED. A request that arrives while no call runs
+ * stops the next call at its first check; one that arrives during a call
+ * never outlives it, even if it came too late to stop it. */
 LOCI_API void loci_session_cancel(loci_session* session);
 /* Changes the per-call timeout (0: none). */
 LOCI_API loci_status loci_session_set_timeout(loci_session* session, uint32_t timeout_ms);

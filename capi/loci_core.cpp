@@ -85,6 +85,7 @@ loci_status loci_set_allocator(const loci_allocator* allocator) {
     loci_allocator a;
     init_struct(&a);
     LOCI_RETURN_C_IF_ERROR(read_params(allocator, &a, "loci_set_allocator"));
+    if (a.reserved != 0) return fail(loci::invalid_argument("loci_allocator: reserved must be 0"));
     loci::HeapHooks hooks;
     hooks.user = a.user;
     hooks.alloc = a.alloc;

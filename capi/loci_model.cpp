@@ -39,7 +39,7 @@ loci_status copy_text(std::string_view bytes, char* buffer, size_t capacity, siz
   if (capacity <= bytes.size() || !buffer)
     return fail(Status(StatusCode::kBufferTooSmall, std::string(what) + ": needs " + std::to_string(bytes.size() + 1) +
                                                         " bytes, capacity is " + std::to_string(capacity)));
-  std::memcpy(buffer, bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(buffer, bytes.data(), bytes.size());
   buffer[bytes.size()] = '\0';
   return LOCI_OK;
 }
@@ -265,7 +265,9 @@ loci_status loci_estimate_memory(const char* path, const loci_session_params* pa
     LOCI_RETURN_C_IF_ERROR(read_params(params, &p, "loci_session_params"));
     auto file = loci::GgufFile::open(path);
     if (!file) return fail(file.status());
-    auto m = loci::estimate_memory(**file, session_options(p));
+    auto options = session_options(p);
+    if (!options) return fail(options.status());
+    auto m = loci::estimate_memory(**file, *options);
     if (!m) return fail(m.status());
     return to_c(write_result(to_c(*m), out_estimate, "loci_memory_estimate"));
   });
@@ -278,7 +280,9 @@ loci_status loci_model_estimate_memory(const loci_model* model, const loci_sessi
     loci_session_params p;
     loci_session_params_init(&p);
     LOCI_RETURN_C_IF_ERROR(read_params(params, &p, "loci_session_params"));
-    auto m = model->model->estimate(session_options(p));
+    auto options = session_options(p);
+    if (!options) return fail(options.status());
+    auto m = model->model->estimate(*options);
     if (!m) return fail(m.status());
     return to_c(write_result(to_c(*m), out_estimate, "loci_memory_estimate"));
   });

@@ -81,6 +81,7 @@ loci_status loci_sampler_create(const loci_model* model, const loci_sampler_para
     loci_sampler_params p;
     loci_sampler_params_init(&p);
     LOCI_RETURN_C_IF_ERROR(read_params(params, &p, "loci_sampler_params"));
+    if (p.reserved != 0) return fail(loci::invalid_argument("loci_sampler_params: reserved must be 0"));
     HandlePtr<loci_sampler> h(new_handle<loci_sampler>());
     if (!h) return fail(loci::StatusCode::kOutOfMemory, "sampler handle");
     auto sampler = loci::Sampler::create(sampler_params(p), model->model->hparams().n_vocab);
@@ -160,6 +161,7 @@ loci_status loci_generate(loci_session* session, loci_sampler* sampler, const in
     TextTarget target{on_text, user};
     begin_call(session);
     auto r = (*generator)->run(prompt, count, forward_text, &target);
+    end_call(session);
     if (!r) return fail(finish_call(session, r.status(), "loci_generate"));
     // The runtime reports a stop from the session's hook as kCancelled, like
     // one from the text callback; only the callback's is a normal stop here.

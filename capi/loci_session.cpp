@@ -23,7 +23,10 @@ bool poll_stop(void* user) {
 
 }  // namespace
 
-SessionOptions session_options(const loci_session_params& p) {
+Result<SessionOptions> session_options(const loci_session_params& p) {
+  if (p.kv_type != LOCI_KV_F16 && p.kv_type != LOCI_KV_F32)
+    return invalid_argument("loci_session_params: kv_type " + std::to_string(p.kv_type) +
+                            " is neither LOCI_KV_F16 nor LOCI_KV_F32");
   SessionOptions o;
   o.n_ctx = p.n_ctx;
   if (p.n_batch) o.n_batch = p.n_batch;
@@ -38,6 +41,8 @@ void begin_call(loci_session* s) {
   s->has_deadline = s->timeout_ms != 0;
   if (s->has_deadline) s->deadline = Clock::now() + std::chrono::milliseconds(s->timeout_ms);
 }
+
+void end_call(loci_session* s) { s->cancel_requested.store(false); }
 
 Status stop_status(const loci_session* s, const char* what) {
   if (s->stop == loci_session::Stop::kDeadline)
@@ -72,12 +77,11 @@ loci_status loci_session_create(const loci_model* model, const loci_session_para
     loci_session_params p;
     loci_session_params_init(&p);
     LOCI_RETURN_C_IF_ERROR(read_params(params, &p, "loci_session_params"));
-    if (p.kv_type != LOCI_KV_F16 && p.kv_type != LOCI_KV_F32)
-      return fail(loci::invalid_argument("loci_session_params: kv_type " + std::to_string(p.kv_type) +
-                                         " is neither LOCI_KV_F16 nor LOCI_KV_F32"));
     HandlePtr<loci_session> h(new_handle<loci_session>());
     if (!h) return fail(loci::StatusCode::kOutOfMemory, "session handle");
-    loci::SessionOptions o = session_options(p);
+    auto options = session_options(p);
+    if (!options) return fail(options.status());
+    loci::SessionOptions o = *options;
     o.cancel = poll_stop;
     o.cancel_user = h.get();
     auto session = loci::Session::create(model->model, o);
@@ -110,6 +114,7 @@ loci_status loci_session_eval_all(loci_session* session, const int32_t* tokens, 
                                    std::to_string(capacity) + " floats"));
     begin_call(session);
     const loci::Status s = session->session->eval(tokens, count, logits, n_vocab * sizeof(float));
+    end_call(session);
     return to_c(finish_call(session, s, "loci_session_eval"));
   });
 }

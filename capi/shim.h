@@ -156,10 +156,13 @@ struct HandleDeleter {
 template <typename T>
 using HandlePtr = std::unique_ptr<T, HandleDeleter<T>>;
 
-SessionOptions session_options(const loci_session_params& p);
-// A call on a session: starts its timeout clock, and afterwards turns the
-// runtime's kCancelled into the reason the hook fired (cancel or deadline).
+// Refuses values the runtime cannot honour (an unknown kv_type).
+Result<SessionOptions> session_options(const loci_session_params& p);
+// A call on a session: begin starts its timeout clock; end drops a cancel
+// request that came too late to stop it, so none outlives its call; and
+// finish turns the runtime's kCancelled into the reason the hook fired.
 void begin_call(loci_session* s);
+void end_call(loci_session* s);
 Status stop_status(const loci_session* s, const char* what);
 Status finish_call(const loci_session* s, Status status, const char* what);
 Status null_argument(const char* what);

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "loci/heap.h"
 #include "loci/status.h"
 
 namespace loci {
@@ -96,14 +97,15 @@ class Sampler {
 
   SamplerParams params_;
   size_t n_vocab_ = 0;
-  std::vector<SamplerCandidate> cand_;  // n_vocab; the first n_cand_ are live
+  // Buffers sized from the vocabulary come through the heap hooks.
+  HeapArray<SamplerCandidate> cand_;  // n_vocab; the first n_cand_ are live
   size_t n_cand_ = 0;
   size_t n_sorted_ = 0;                 // cand_[0, n_sorted_) is sorted, best first, and beats the rest
-  std::vector<float> weight_;           // n_vocab: softmax weights for the draw
-  std::vector<int32_t> history_;        // ring of the last repeat_last_n accepted tokens
+  HeapArray<float> weight_;           // n_vocab: softmax weights for the draw
+  HeapArray<int32_t> history_;        // ring of the last repeat_last_n accepted tokens
   size_t history_next_ = 0;
   size_t history_size_ = 0;
-  std::vector<uint32_t> count_;         // n_vocab: occurrences of each id in the ring
+  HeapArray<uint32_t> count_;         // n_vocab: occurrences of each id in the ring
   uint64_t rng_[4] = {};
 };
 

@@ -79,14 +79,9 @@ Result<std::unique_ptr<Sampler>> Sampler::create(const SamplerParams& params, si
   LOCI_RETURN_IF_ERROR(validate(params, n_vocab));
   std::unique_ptr<Sampler> s(new (std::nothrow) Sampler(params, n_vocab));
   if (!s) return out_of_memory("sampler: allocating the sampler");
-  try {
-    s->cand_.resize(n_vocab);
-    s->weight_.resize(n_vocab);
-    s->count_.assign(n_vocab, 0);
-    s->history_.assign(size_t(params.repeat_last_n), -1);
-  } catch (const std::bad_alloc&) {
+  if (!s->cand_.allocate(n_vocab) || !s->weight_.allocate(n_vocab) || !s->count_.allocate(n_vocab, 0) ||
+      !s->history_.allocate(size_t(params.repeat_last_n), -1))
     return out_of_memory("sampler: buffers for " + std::to_string(n_vocab) + " tokens");
-  }
   s->reset();
   return s;
 }

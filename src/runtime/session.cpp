@@ -86,6 +86,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
 
 Status Session::eval(const int32_t* tokens, size_t n, float* all_logits, size_t stride) {
   if (n == 0) return Status::ok();
+  st_->has_logits = false;  // on any error below there are none
   const HParams& hp = model_->hp_;
   if (!tokens) return invalid_argument("eval: tokens is null");
   if (all_logits && stride < size_t(hp.n_vocab) * sizeof(float))
@@ -98,7 +99,6 @@ Status Session::eval(const int32_t* tokens, size_t n, float* all_logits, size_t 
     if (tokens[i] < 0 || uint32_t(tokens[i]) >= hp.n_vocab)
       return out_of_range("eval: token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
                           " is outside the vocabulary of " + std::to_string(hp.n_vocab));
-  st_->has_logits = false;
   detail::Forward f(hp, *model_->w_, st_->kv, st_->act, st_->pool.get(), st_->options);
   for (size_t done = 0; done < n;) {
     const size_t chunk = std::min(st_->plan.n_batch, n - done);
