@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Audits the built libraries' symbols.
 #   no-network LIB...   no library references a networking function
-#   exports SHARED_LIB  the shared library exports only loci_* functions
 #   isa-objects OBJ...  objects built with ISA flags (*__<isa>.cpp.o) define no
 #                       weak symbols: the linker could otherwise keep their copy
 #                       of an inline function for baseline code, which would then
@@ -29,18 +28,6 @@ case $mode in
       fi
     done
     exit $bad
-    ;;
-  exports)
-    lib=$1
-    exported=$("$nm" -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVWi]$/ {print $3}' | sed 's/@.*//' | sort -u)
-    if [ -z "$exported" ]; then echo "FAIL: $lib exports nothing"; exit 1; fi
-    stray=$(grep -v '^loci_' <<<"$exported" || true)
-    if [ -n "$stray" ]; then
-      echo "FAIL: $lib exports symbols outside loci_*:"
-      echo "$stray" | head -20
-      exit 1
-    fi
-    echo "ok: $lib exports $(wc -l <<<"$exported") symbols, all loci_*"
     ;;
   isa-objects)
     bad=0 checked=0 objs=()
