@@ -10,7 +10,8 @@ set -euo pipefail
 mode=$1 nm=$2
 shift 2
 
-net='^(socket|socketpair|connect|bind|listen|accept|accept4|getaddrinfo|freeaddrinfo|gethostbyname|gethostbyname_r|gethostbyaddr|getnameinfo|inet_pton|inet_ntop|inet_addr|inet_aton|send|sendto|sendmsg|recv|recvfrom|recvmsg|setsockopt|getsockopt|curl_.*|SSL_.*|TLS_.*|BIO_.*)(@.*)?$'
+# Sockets and name resolution (libc), then the HTTP/TLS/DNS library families.
+net='^(socket|socketpair|connect|bind|listen|accept|accept4|shutdown|getaddrinfo|freeaddrinfo|gai_strerror|gethostbyname|gethostbyname2|gethostbyname_r|gethostbyaddr|gethostent|getnameinfo|getservbyname|getifaddrs|if_nametoindex|inet_pton|inet_ntop|inet_addr|inet_aton|inet_ntoa|send|sendto|sendmsg|sendmmsg|recv|recvfrom|recvmsg|recvmmsg|setsockopt|getsockopt|getpeername|getsockname|res_init|res_query|res_search|res_nquery|__res_.*|curl_.*|SSL_.*|SSL_CTX_.*|TLS_.*|BIO_.*|OPENSSL_.*|gnutls_.*|mbedtls_.*|wolfSSL_.*|nghttp2_.*|ares_.*|evhttp_.*|uv_tcp_.*|zmq_.*)(@.*)?$'
 
 case $mode in
   no-network)
