@@ -12,6 +12,7 @@ thread makes each token wait for a core, and the tests run far slower.
 import json
 import os
 import pathlib
+import time
 
 import pytest
 
@@ -54,3 +55,13 @@ def stories(stories_path):
 def session(stories):
     with loci.Session(stories, n_threads=1, n_ctx=256, kv_type="f32") as s:
         yield s
+
+
+def wait_until(predicate, seconds=10.0):
+    """Polls predicate until it holds; False if it never did in time."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True

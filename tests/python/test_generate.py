@@ -11,22 +11,13 @@ import pytest
 import loci
 from loci import StopReason
 
-from conftest import GOLDEN, golden, model_path
+from conftest import GOLDEN, golden, model_path, wait_until
 
 ONCE = "stories260K__once__n64.json"
 
 
 def loci_threads():
     return [t for t in threading.enumerate() if t.name == "loci-generate"]
-
-
-def wait_until(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True
 
 
 def test_greedy_from_bos_reproduces_llama2c(stories):

@@ -9,7 +9,7 @@ import pytest
 
 import loci
 
-from conftest import golden
+from conftest import golden, wait_until
 
 ONCE = "stories260K__once__n64.json"
 
@@ -17,15 +17,6 @@ ONCE = "stories260K__once__n64.json"
 def long_prompt(model, n):
     words = model.tokenize("Once upon a time there was a dog named Max.", add_bos=False)
     return [model.info.bos] + [words[i % len(words)] for i in range(n - 1)]
-
-
-def wait_until(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True
 
 
 def test_logits_shape_dtype_and_golden_values(session):

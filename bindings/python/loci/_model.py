@@ -9,7 +9,7 @@ from typing import Dict, Tuple, Union
 from . import constants as C
 from ._errors import InvalidArgumentError
 from ._lib import check, lib, loci_model_info, loci_memory_estimate, model_p
-from ._util import decode, encode_text, token_array, token_id
+from ._util import Closeable, decode, encode_text, token_array, token_id
 
 Scalar = Union[int, float, bool, str]
 
@@ -98,7 +98,7 @@ def _grow_call(call, first_capacity):
     raise AssertionError("unreachable")
 
 
-class Model:
+class Model(Closeable):
     """A GGUF model (llama or qwen2), memory-mapped and validated.
 
     Use as a context manager or call close(); sessions made from it stay valid
@@ -145,16 +145,6 @@ class Model:
     def close(self):
         """Frees the model now (idempotent)."""
         self._finalizer()
-
-    @property
-    def closed(self):
-        return self._core.handle is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         if self.closed:

@@ -16,7 +16,7 @@ from ._lib import (
     session_p,
 )
 from ._model import MemoryEstimate, Model, _new_estimate
-from ._util import UINT32_MAX, UINT64_MAX, checked_int, float_vector, np, token_array, token_id
+from ._util import Closeable, UINT32_MAX, UINT64_MAX, checked_int, float_vector, np, token_array, token_id
 
 _KV_TYPES = {"f16": C.LOCI_KV_F16, "f32": C.LOCI_KV_F32}
 
@@ -90,7 +90,7 @@ class _Busy:
         self.core.lock.release()
 
 
-class Session:
+class Session(Closeable):
     """A context on a model: the KV cache and everything evaluation needs,
     allocated once here.
 
@@ -123,16 +123,6 @@ class Session:
         if core.owner == threading.get_ident():
             raise SessionBusyError("cannot close a session from inside one of its own calls")
         self._finalizer()
-
-    @property
-    def closed(self):
-        return self._core.handle is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         if self.closed:

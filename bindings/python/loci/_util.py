@@ -78,3 +78,18 @@ def encode_text(name, text):
     if isinstance(text, (bytes, bytearray, memoryview)):
         return bytes(text)
     raise TypeError("%s must be str or bytes, not %s" % (name, type(text).__name__))
+
+
+class Closeable:
+    """Context-manager plumbing shared by handle owners: a subclass keeps its
+    native handle in self._core.handle and defines close()."""
+
+    @property
+    def closed(self):
+        return self._core.handle is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
