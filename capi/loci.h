@@ -169,7 +169,11 @@ LOCI_API void loci_model_params_init(loci_model_params* params);
 /* Maps and validates a GGUF file (llama and qwen2 architectures). `params`
  * may be NULL for the defaults. Every size and offset in the file is checked;
  * a bad file is LOCI_ERR_INVALID_MODEL or LOCI_ERR_UNSUPPORTED with a message
- * naming the field. */
+ * naming the field.
+ * The file stays mapped (one descriptor open) while the model lives. Deleting
+ * it is safe, and so is replacing it by renaming a new file over it. An eval
+ * after the file was truncated or rewritten in place is LOCI_ERR_IO; a
+ * truncation during an eval cannot be caught and raises SIGBUS. */
 LOCI_API loci_status loci_model_load(const char* path, const loci_model_params* params, loci_model** out_model);
 
 /* Kernels may read up to this many bytes past the end of the model data. */
@@ -346,8 +350,9 @@ LOCI_API void loci_session_reset(loci_session* session);
 /* Keeps the first `position` tokens. */
 LOCI_API loci_status loci_session_truncate(loci_session* session, size_t position);
 
-/* Thread-safe. Stops the call running on this session within one layer's
- * work, with LOCI_ERR_CANCELLED. A request that arrives while no call runs
+/* Thread-safe. Stops the call running on this session within half a layer's
+ * work on one n_batch chunk (a smaller n_batch tightens it), with
+ * LOCI_ERR_CANCELLED. A request that arrives while no call runs
  * stops the next call at its first check; one that arrives during a call
  * never outlives it, even if it came too late to stop it. */
 LOCI_API void loci_session_cancel(loci_session* session);

@@ -56,13 +56,8 @@ loci_pc_dir(_loci_pc_libdir "${CMAKE_INSTALL_LIBDIR}")
 loci_pc_dir(_loci_pc_includedir "${CMAKE_INSTALL_INCLUDEDIR}")
 
 # What a static link of libloci.a needs besides libcpuinfo (Requires.private):
-# pthreadpool, threads, and the C++ runtime a C link would otherwise miss.
-set(_loci_pc_private "")
-get_filename_component(_loci_ptp_dir "${LOCI_PTHREADPOOL_LIBRARY}" DIRECTORY)
-if(NOT _loci_ptp_dir IN_LIST CMAKE_C_IMPLICIT_LINK_DIRECTORIES)
-  list(APPEND _loci_pc_private "-L${_loci_ptp_dir}")
-endif()
-list(APPEND _loci_pc_private -lpthreadpool -lpthread)
+# threads, and the C++ runtime a C link would otherwise miss.
+set(_loci_pc_private -lpthread)
 foreach(_loci_lib IN LISTS LOCI_CXX_RUNTIME_LIBS)
   list(APPEND _loci_pc_private "-l${_loci_lib}")
 endforeach()

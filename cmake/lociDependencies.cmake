@@ -2,9 +2,8 @@
 # project uses). Read by loci's own build (cmake/dependencies.cmake) and, once
 # installed, by lociConfig.cmake, so that loci::loci_static brings them along.
 #
-# cpuinfo's Debian CMake config is broken, so it comes from pkg-config; Debian
-# ships no config for pthreadpool, so it is found by hand. Every cache entry
-# this creates is LOCI_-prefixed (FindPkgConfig's own entries aside).
+# cpuinfo's Debian CMake config is broken, so it comes from pkg-config. Every
+# cache entry this creates is LOCI_-prefixed (FindPkgConfig's own entries aside).
 #
 # In:  _loci_deps_scope    GLOBAL, or empty for directory-scoped targets
 # Out: _loci_deps_missing  what was not found (empty when all were)
@@ -31,19 +30,5 @@ if(NOT TARGET loci_dep::cpuinfo)
       INTERFACE_COMPILE_OPTIONS "${LOCI_CPUINFO_CFLAGS_OTHER}")
   else()
     list(APPEND _loci_deps_missing "libcpuinfo (through pkg-config)")
-  endif()
-endif()
-
-if(NOT TARGET loci_dep::pthreadpool)
-  find_path(LOCI_PTHREADPOOL_INCLUDE_DIR pthreadpool.h)
-  find_library(LOCI_PTHREADPOOL_LIBRARY pthreadpool)
-  mark_as_advanced(LOCI_PTHREADPOOL_INCLUDE_DIR LOCI_PTHREADPOOL_LIBRARY)
-  if(LOCI_PTHREADPOOL_INCLUDE_DIR AND LOCI_PTHREADPOOL_LIBRARY)
-    add_library(loci_dep::pthreadpool UNKNOWN IMPORTED ${_loci_deps_scope})
-    set_target_properties(loci_dep::pthreadpool PROPERTIES
-      IMPORTED_LOCATION "${LOCI_PTHREADPOOL_LIBRARY}"
-      INTERFACE_INCLUDE_DIRECTORIES "${LOCI_PTHREADPOOL_INCLUDE_DIR}")
-  else()
-    list(APPEND _loci_deps_missing "pthreadpool")
   endif()
 endif()

@@ -89,6 +89,12 @@ class GgufFile {
   GgufFile(const GgufFile&) = delete;
   GgufFile& operator=(const GgufFile&) = delete;
 
+  // open() maps the file, so a file truncated later takes pages from under
+  // the model (SIGBUS on access). This is an error when the file has shrunk
+  // or been written since it was mapped; always ok for parse() and borrow().
+  // Replacing the file by rename is safe: the mapping keeps the old inode.
+  Status check_unchanged() const;
+
   const std::string& path() const { return path_; }  // "<memory>" for parse()
   uint32_t version() const { return version_; }
   uint64_t file_size() const { return size_; }

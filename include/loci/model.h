@@ -75,6 +75,7 @@ struct ModelWeights;  // the runtime's views of the weights (internal)
 
 class Model {
  public:
+  // Maps the file (see GgufFile::check_unchanged for a file that changes).
   static Result<std::shared_ptr<const Model>> load(const std::string& path);
   // From an already opened file (tests build files in memory).
   static Result<std::shared_ptr<const Model>> from_gguf(std::shared_ptr<const GgufFile> file);

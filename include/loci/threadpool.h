@@ -1,4 +1,4 @@
-// A fixed-size worker pool (pthreadpool underneath) for loci's parallel loops.
+// A fixed-size worker pool for loci's parallel loops (src/core/threadpool.cpp).
 #pragma once
 
 #include <cstddef>
@@ -11,7 +11,8 @@ namespace loci {
 
 class ThreadPool {
  public:
-  // threads == 0 means one per core. Threads start here and never per call.
+  // threads == 0 means one per core. Threads start here and never per call; a
+  // thread that cannot start is kOutOfMemory, with none left running.
   static Result<std::unique_ptr<ThreadPool>> create(size_t threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -30,6 +31,7 @@ class ThreadPool {
   }
 
  private:
+  struct Impl;
   explicit ThreadPool(void* impl) : impl_(impl) {}
   void* impl_;
 };

@@ -54,11 +54,28 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
   m->data_ = static_cast<const uint8_t*>(base);
   m->size_ = size;
   m->reserved_ = reserved;
+  m->mtime_sec_ = int64_t(st.st_mtim.tv_sec);
+  m->mtime_nsec_ = int64_t(st.st_mtim.tv_nsec);
+  m->path_ = path;
+  m->fd_ = f.fd;
+  f.fd = -1;
   return m;
+}
+
+Status MappedFile::check_unchanged() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return io_error("cannot stat '" + path_ + "': " + errno_text());
+  if (uint64_t(st.st_size) < size_)
+    return io_error("model file '" + path_ + "' shrank from " + std::to_string(size_) + " to " +
+                    std::to_string(uint64_t(st.st_size)) + " bytes after it was loaded");
+  if (int64_t(st.st_mtim.tv_sec) != mtime_sec_ || int64_t(st.st_mtim.tv_nsec) != mtime_nsec_)
+    return io_error("model file '" + path_ + "' was modified after it was loaded (replace it by rename instead)");
+  return Status::ok();
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), reserved_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace loci::detail

@@ -1,5 +1,6 @@
 // A whole file mapped read-only, followed by at least kKernelPadding readable
-// zero bytes so kernels may over-read the last tensor safely.
+// zero bytes so kernels may over-read the last tensor safely. The descriptor
+// stays open so that a later truncation or rewrite can be detected.
 #pragma once
 
 #include <cstddef>
@@ -20,12 +21,20 @@ class MappedFile {
 
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+  // kIoError when the file is now shorter than the mapping (its pages are
+  // gone: reading them raises SIGBUS) or was modified since it was mapped.
+  Status check_unchanged() const;
 
  private:
   MappedFile() = default;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   size_t reserved_ = 0;  // bytes of address space reserved (file + padding)
+  int fd_ = -1;
+  int64_t mtime_sec_ = 0, mtime_nsec_ = 0;
+  std::string path_;
 };
 
 }  // namespace loci::detail

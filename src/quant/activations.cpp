@@ -1,7 +1,9 @@
 // Activation quantizers: the formats a float activation row is turned into
 // before it meets quantized weights. Rounding follows llama.cpp's reference
 // code so our dot products see the same integers it does.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "loci/fp16.h"
@@ -12,6 +14,23 @@ namespace loci {
 
 namespace {
 
+// float -> int32 as this CPU's convert instruction does it, because C++
+// leaves NaN and out-of-range values undefined and they do occur (NaN
+// weights; a subnormal block's 127 / amax overflows): x86 gives INT32_MIN,
+// AArch64 saturates and gives 0 for NaN. The SIMD converters reproduce this
+// and then keep the low byte, as low_byte does.
+int32_t cpu_f32_to_i32(float v) {
+  if (v >= -2147483648.0f && v < 2147483648.0f) return int32_t(v);
+#if defined(__aarch64__)
+  if (std::isnan(v)) return 0;
+  return v > 0.0f ? INT32_MAX : INT32_MIN;
+#else
+  return INT32_MIN;
+#endif
+}
+
+int8_t low_byte(int32_t v) { return int8_t(uint8_t(uint32_t(v))); }
+
 // One Q8_0/Q8_1 block's codes: x * (127 / amax) rounded to nearest, ties to
 // even, with d = amax / 127. This is how llama.cpp's x86 activation quantizer
 // computes them (its scalar reference multiplies by 1 / d, which puts some
@@ -21,7 +40,7 @@ float q8_codes(const float* x, int8_t* qs) {
   for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
   const float d = amax / 127.0f;
   const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-  for (size_t j = 0; j < kQK; ++j) qs[j] = int8_t(std::nearbyintf(x[j] * id));
+  for (size_t j = 0; j < kQK; ++j) qs[j] = low_byte(cpu_f32_to_i32(std::nearbyintf(x[j] * id)));
   return d;
 }
 
@@ -33,7 +52,7 @@ void quantize_row_q8_0_weights(const float* x, BlockQ8_0* y, size_t n) {
     for (size_t j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (size_t j = 0; j < kQK; ++j) y->qs[j] = int8_t(std::roundf(x[j] * id));
+    for (size_t j = 0; j < kQK; ++j) y->qs[j] = low_byte(cpu_f32_to_i32(std::roundf(x[j] * id)));
     y->d = f32_to_fp16(d);
   }
 }
@@ -66,8 +85,7 @@ void quantize_row_q8_k(const float* x, BlockQ8_K* y, size_t n) {
     }
     const float iscale = -127.0f / max;
     for (size_t j = 0; j < kQK_K; ++j) {
-      const int v = int(std::nearbyintf(iscale * x[j]));
-      y[b].qs[j] = int8_t(v > 127 ? 127 : v);
+      y[b].qs[j] = low_byte(std::min(cpu_f32_to_i32(std::nearbyintf(iscale * x[j])), 127));
     }
     for (size_t g = 0; g < kQK_K / 16; ++g) {
       int sum = 0;

@@ -9,6 +9,8 @@
 #include <new>
 #include <vector>
 
+#include "core/bad_alloc.h"
+
 namespace loci {
 namespace {
 
@@ -198,8 +200,10 @@ Result<GenerateResult> Generator::run(const int32_t* prompt, size_t n, TextCallb
 
 Result<GenerateResult> generate(Session& session, const Tokenizer& tokenizer, Sampler& sampler, const int32_t* prompt,
                                 size_t n, const GenerateOptions& options, TextCallback on_text, void* user) {
-  LOCI_ASSIGN_OR_RETURN(std::unique_ptr<Generator> g, Generator::create(session, tokenizer, sampler, options));
-  return g->run(prompt, n, on_text, user);
+  return detail::bad_alloc_as_status("generate", [&]() -> Result<GenerateResult> {
+    LOCI_ASSIGN_OR_RETURN(std::unique_ptr<Generator> g, Generator::create(session, tokenizer, sampler, options));
+    return g->run(prompt, n, on_text, user);
+  });
 }
 
 }  // namespace loci

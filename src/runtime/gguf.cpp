@@ -9,6 +9,7 @@
 #include <limits>
 #include <new>
 
+#include "core/bad_alloc.h"
 #include "core/mapped_file.h"
 
 namespace loci {
@@ -152,6 +153,10 @@ class GgufFile::Parser {
     GgufKv kv;
     LOCI_RETURN_IF_ERROR(read_string(&kv.key, "key of metadata pair " + std::to_string(index), GgufLimits::kMaxKeyLength));
     if (kv.key.empty()) return fail(at, "metadata pair " + std::to_string(index) + " has an empty key");
+    // The C ABI hands keys out as C strings: one cut at a NUL would hide or
+    // shadow another key.
+    if (kv.key.find('\0') != std::string_view::npos)
+      return fail(at, "key of metadata pair " + std::to_string(index) + " contains a NUL byte");
     const std::string ctx = "key " + quote(kv.key);
     const uint64_t type_at = pos_;
     uint32_t type = 0;
@@ -265,6 +270,8 @@ class GgufFile::Parser {
     LOCI_RETURN_IF_ERROR(
         read_string(&t.name, "name of tensor " + std::to_string(index), GgufLimits::kMaxTensorNameLength));
     if (t.name.empty()) return fail(t.info_offset, "tensor " + std::to_string(index) + " has an empty name");
+    if (t.name.find('\0') != std::string_view::npos)
+      return fail(t.info_offset, "name of tensor " + std::to_string(index) + " contains a NUL byte");
     const std::string ctx = "tensor " + quote(t.name);
     const uint64_t dims_at = pos_;
     uint32_t ndim = 0;
@@ -363,51 +370,61 @@ class GgufFile::Parser {
 };
 
 Result<std::shared_ptr<const GgufFile>> GgufFile::open(const std::string& path) {
-  LOCI_ASSIGN_OR_RETURN(auto map, detail::MappedFile::open(path));
-  std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
-  auto image = std::unique_ptr<Image>(new (std::nothrow) Image());
-  if (!f || !image) return out_of_memory("GGUF " + path);
-  f->path_ = path;
-  f->base_ = map->data();
-  f->size_ = map->size();
-  image->map = std::move(map);
-  f->image_ = std::move(image);
-  LOCI_RETURN_IF_ERROR(Parser(*f).run());
-  return std::shared_ptr<const GgufFile>(std::move(f));
+  return detail::bad_alloc_as_status("GGUF open", [&]() -> Result<std::shared_ptr<const GgufFile>> {
+    LOCI_ASSIGN_OR_RETURN(auto map, detail::MappedFile::open(path));
+    std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
+    auto image = std::unique_ptr<Image>(new (std::nothrow) Image());
+    if (!f || !image) return out_of_memory("GGUF " + path);
+    f->path_ = path;
+    f->base_ = map->data();
+    f->size_ = map->size();
+    image->map = std::move(map);
+    f->image_ = std::move(image);
+    LOCI_RETURN_IF_ERROR(Parser(*f).run());
+    return std::shared_ptr<const GgufFile>(std::move(f));
+  });
+}
+
+Status GgufFile::check_unchanged() const {
+  return image_ && image_->map ? image_->map->check_unchanged() : Status::ok();
 }
 
 Result<std::shared_ptr<const GgufFile>> GgufFile::parse(const void* data, size_t size) {
-  if (!data && size) return invalid_argument("GGUF parse: null data");
-  if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF parse: image too large");
-  std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
-  auto image = std::unique_ptr<Image>(new (std::nothrow) Image());
-  if (!f || !image) return out_of_memory("GGUF parse");
-  image->owned = aligned_alloc_or_null(size + kKernelPadding);
-  if (!image->owned) return out_of_memory("GGUF parse: copying " + std::to_string(size) + " bytes");
-  if (size) std::memcpy(image->owned, data, size);
-  std::memset(static_cast<uint8_t*>(image->owned) + size, 0, kKernelPadding);
-  f->path_ = "<memory>";
-  f->base_ = static_cast<const uint8_t*>(image->owned);
-  f->size_ = size;
-  f->image_ = std::move(image);
-  LOCI_RETURN_IF_ERROR(Parser(*f).run());
-  return std::shared_ptr<const GgufFile>(std::move(f));
+  return detail::bad_alloc_as_status("GGUF parse", [&]() -> Result<std::shared_ptr<const GgufFile>> {
+    if (!data && size) return invalid_argument("GGUF parse: null data");
+    if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF parse: image too large");
+    std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
+    auto image = std::unique_ptr<Image>(new (std::nothrow) Image());
+    if (!f || !image) return out_of_memory("GGUF parse");
+    image->owned = aligned_alloc_or_null(size + kKernelPadding);
+    if (!image->owned) return out_of_memory("GGUF parse: copying " + std::to_string(size) + " bytes");
+    if (size) std::memcpy(image->owned, data, size);
+    std::memset(static_cast<uint8_t*>(image->owned) + size, 0, kKernelPadding);
+    f->path_ = "<memory>";
+    f->base_ = static_cast<const uint8_t*>(image->owned);
+    f->size_ = size;
+    f->image_ = std::move(image);
+    LOCI_RETURN_IF_ERROR(Parser(*f).run());
+    return std::shared_ptr<const GgufFile>(std::move(f));
+  });
 }
 
 Result<std::shared_ptr<const GgufFile>> GgufFile::borrow(const void* data, size_t size) {
-  if (!data) return invalid_argument("GGUF buffer: null data");
-  if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF buffer: image too large");
-  std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
-  if (!f) return out_of_memory("GGUF buffer");
-  f->path_ = "<buffer>";
-  f->base_ = static_cast<const uint8_t*>(data);
-  f->size_ = size;
-  LOCI_RETURN_IF_ERROR(Parser(*f).run());
-  // Tensor offsets are aligned within the file, so the buffer must be too.
-  if (reinterpret_cast<uintptr_t>(data) % f->alignment_)
-    return invalid_argument("GGUF buffer: address is not aligned to the file's alignment of " +
-                            std::to_string(f->alignment_) + " bytes");
-  return std::shared_ptr<const GgufFile>(std::move(f));
+  return detail::bad_alloc_as_status("GGUF borrow", [&]() -> Result<std::shared_ptr<const GgufFile>> {
+    if (!data) return invalid_argument("GGUF buffer: null data");
+    if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF buffer: image too large");
+    std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
+    if (!f) return out_of_memory("GGUF buffer");
+    f->path_ = "<buffer>";
+    f->base_ = static_cast<const uint8_t*>(data);
+    f->size_ = size;
+    LOCI_RETURN_IF_ERROR(Parser(*f).run());
+    // Tensor offsets are aligned within the file, so the buffer must be too.
+    if (reinterpret_cast<uintptr_t>(data) % f->alignment_)
+      return invalid_argument("GGUF buffer: address is not aligned to the file's alignment of " +
+                              std::to_string(f->alignment_) + " bytes");
+    return std::shared_ptr<const GgufFile>(std::move(f));
+  });
 }
 
 GgufFile::~GgufFile() = default;

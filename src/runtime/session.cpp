@@ -76,6 +76,9 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   a.workspace_bytes = p.workspace_bytes;
   a.attn_scratch = at<uint8_t>(st->arena, p.attn_scratch);
   a.attn_scratch_each = p.attn_scratch_each;
+  if (model->hp_.n_ctx_train && p.n_ctx > model->hp_.n_ctx_train)
+    detail::log(LogLevel::kWarn, "session: n_ctx %zu is above the %u the model was trained on; quality may drop",
+                p.n_ctx, unsigned(model->hp_.n_ctx_train));
   detail::log(LogLevel::kInfo, "session: n_ctx %zu, n_batch %zu, %u threads, KV cache %s %.1f MiB, scratch %.1f MiB",
               p.n_ctx, p.n_batch, unsigned(st->pool->threads()), p.kv_dtype == DType::F16 ? "f16" : "f32",
               double(p.kv_bytes) / (1 << 20), double(p.scratch_bytes) / (1 << 20));
@@ -99,6 +102,8 @@ Status Session::eval(const int32_t* tokens, size_t n, float* all_logits, size_t 
     if (tokens[i] < 0 || uint32_t(tokens[i]) >= hp.n_vocab)
       return out_of_range("eval: token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
                           " is outside the vocabulary of " + std::to_string(hp.n_vocab));
+  // One fstat per call: a truncated file would fault in the kernels.
+  LOCI_RETURN_IF_ERROR(model_->gguf().check_unchanged());
   detail::Forward f(hp, *model_->w_, st_->kv, st_->act, st_->pool.get(), st_->options);
   for (size_t done = 0; done < n;) {
     const size_t chunk = std::min(st_->plan.n_batch, n - done);

@@ -644,7 +644,7 @@ TEST_CASE("a timeout during decode returns DEADLINE_EXCEEDED after the text so f
         LOCI_ERR_DEADLINE_EXCEEDED);
   CHECK(contains(loci_last_error(), "300 ms"));
   CHECK(slow.text.chunks.size() == 1);
-  CHECK(slow.polls.load() == 6);  // five layers of prefill, then the first decode poll
+  CHECK(slow.polls.load() == 11);  // two polls in each of five layers of prefill, then the first decode poll
   CHECK(loci_session_position(s.get()) == prompt.size());
 }
 

@@ -381,30 +381,40 @@ TEST_CASE("cancel before eval stops it once", "[capi][cancel]") {
 }
 
 namespace {
-// Calls loci_session_cancel from the last of stories260K's 5 per-layer polls:
-// too late to stop the eval it arrives during.
+// Calls loci_session_cancel from poll number `cancel_at` (0: never). The last
+// poll of an eval is too late to stop it.
 struct LateCancel {
   loci_session* session = nullptr;
   int polls = 0;
+  int cancel_at = 0;
 };
-int32_t cancel_on_last_poll(void* user) {
+int32_t cancel_on_poll(void* user) {
   auto* c = static_cast<LateCancel*>(user);
-  if (++c->polls == 5) loci_session_cancel(c->session);
+  if (++c->polls == c->cancel_at) loci_session_cancel(c->session);
   return 0;
 }
 }  // namespace
 
 TEST_CASE("a cancel that arrives too late does not outlive its call", "[capi][cancel]") {
   auto model = load();
-  LateCancel late;
+  const auto& t = tokens8();
+  // How many times one single-token eval polls.
+  LateCancel count;
   loci_session_params p = session_params();
-  p.cancel = cancel_on_last_poll;
+  p.cancel = cancel_on_poll;
+  p.cancel_user = &count;
+  {
+    auto s = make_session(model.get(), p);
+    REQUIRE(loci_session_eval(s.get(), t.data(), 1) == LOCI_OK);
+  }
+  REQUIRE(count.polls >= 2);
+  LateCancel late;
+  late.cancel_at = count.polls;
   p.cancel_user = &late;
   auto s = make_session(model.get(), p);
   late.session = s.get();
-  const auto& t = tokens8();
   CHECK(loci_session_eval(s.get(), t.data(), 1) == LOCI_OK);
-  REQUIRE(late.polls == 5);
+  REQUIRE(late.polls == count.polls);
   CHECK(loci_session_eval(s.get(), t.data() + 1, 1) == LOCI_OK);
   CHECK(loci_session_position(s.get()) == 2);
 }

@@ -42,6 +42,8 @@ Status decoder_forward(Forward& f) {
   for (size_t layer = 0; layer < f.w.layers.size(); ++layer) {
     LOCI_RETURN_IF_ERROR(f.cancelled());
     LOCI_RETURN_IF_ERROR(attention_block(f, f.w.layers[layer], layer));
+    // Polled between the blocks too: a cancel waits for half a layer at most.
+    LOCI_RETURN_IF_ERROR(f.cancelled());
     LOCI_RETURN_IF_ERROR(feed_forward_block(f, f.w.layers[layer]));
   }
   return Status::ok();  // the session asks for the logits it needs

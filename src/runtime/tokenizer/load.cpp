@@ -284,12 +284,18 @@ Status build_spm_tables(TokenizerVocab* v) {
 
 // --- pieces and special tokens -----------------------------------------------
 
-void append_piece(const TokenizerVocab& v, int32_t id, std::string* out) {
+// llama.cpp's marker for a character outside the byte-level alphabet repeats
+// the whole token text, so n such characters make a piece of ~n^2 bytes. A
+// real vocabulary has none; a piece past this bound is a hostile file.
+size_t max_marked_piece_bytes(size_t text_bytes) { return 1024 + 2 * text_bytes; }
+
+Status append_piece(const TokenizerVocab& v, int32_t id, std::string* out) {
+  const size_t start = out->size();
   const std::string_view text = v.text(id);
   switch (v.types[size_t(id)]) {
     case TokenType::kControl:
     case TokenType::kUnknown:
-    case TokenType::kUserDefined: *out += text; return;
+    case TokenType::kUserDefined: *out += text; return Status::ok();
     case TokenType::kNormal:
       if (v.kind == TokenizerKind::kSpm) {
         for (size_t i = 0; i < text.size();) {
@@ -309,7 +315,10 @@ void append_piece(const TokenizerVocab& v, int32_t id, std::string* out) {
             out->push_back(static_cast<char>(b));
             continue;
           }
-          // llama.cpp's marker for a character outside the byte-level alphabet.
+          if (out->size() - start + 13 + 2 * (pos - at) + text.size() > max_marked_piece_bytes(text.size()))
+            return invalid_model("tokenizer: token " + std::to_string(id) +
+                                 " has too many characters outside the byte-level alphabet (its piece would exceed " +
+                                 std::to_string(max_marked_piece_bytes(text.size())) + " bytes)");
           static const char* kHex = "0123456789abcdef";
           *out += "[UNK_BYTE_0x";
           for (const char c : text.substr(at, pos - at)) {
@@ -320,19 +329,20 @@ void append_piece(const TokenizerVocab& v, int32_t id, std::string* out) {
           *out += "]";
         }
       }
-      return;
+      return Status::ok();
     case TokenType::kByte:
       if (v.kind == TokenizerKind::kSpm) out->push_back(static_cast<char>(parse_byte_token(text)));
-      return;
+      return Status::ok();
     case TokenType::kUndefined:
-    case TokenType::kUnused: return;
+    case TokenType::kUnused: return Status::ok();
   }
+  return Status::ok();
 }
 
 Status build_pieces(TokenizerVocab* v) {
   v->piece_end.resize(v->n());
   for (size_t id = 0; id < v->n(); ++id) {
-    append_piece(*v, static_cast<int32_t>(id), &v->piece_blob);
+    LOCI_RETURN_IF_ERROR(append_piece(*v, static_cast<int32_t>(id), &v->piece_blob));
     if (v->piece_blob.size() > UINT32_MAX) return invalid_model("tokenizer: the token pieces exceed 4 GiB");
     v->piece_end[id] = static_cast<uint32_t>(v->piece_blob.size());
   }

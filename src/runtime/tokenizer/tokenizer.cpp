@@ -2,8 +2,11 @@
 // each raw stretch), pieces and decoding. All tables are built at load.
 #include "loci/tokenizer.h"
 
+#include <cstdint>
 #include <new>
+#include <string>
 
+#include "core/bad_alloc.h"
 #include "loci/gguf.h"
 #include "runtime/tokenizer/vocab.h"
 
@@ -30,12 +33,14 @@ Tokenizer::Tokenizer() = default;
 Tokenizer::~Tokenizer() = default;
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const GgufFile& file) {
-  std::unique_ptr<Tokenizer> t(new (std::nothrow) Tokenizer());
-  if (!t) return out_of_memory("tokenizer: out of memory");
-  t->vocab_.reset(new (std::nothrow) detail::TokenizerVocab());
-  if (!t->vocab_) return out_of_memory("tokenizer: out of memory");
-  LOCI_RETURN_IF_ERROR(detail::load_vocab(file, t->vocab_.get()));
-  return t;
+  return detail::bad_alloc_as_status("tokenizer load", [&]() -> Result<std::unique_ptr<Tokenizer>> {
+    std::unique_ptr<Tokenizer> t(new (std::nothrow) Tokenizer());
+    if (!t) return out_of_memory("tokenizer: out of memory");
+    t->vocab_.reset(new (std::nothrow) detail::TokenizerVocab());
+    if (!t->vocab_) return out_of_memory("tokenizer: out of memory");
+    LOCI_RETURN_IF_ERROR(detail::load_vocab(file, t->vocab_.get()));
+    return t;
+  });
 }
 
 TokenizerKind Tokenizer::kind() const { return vocab_->kind; }
@@ -54,29 +59,35 @@ TokenType Tokenizer::token_type(int32_t id) const {
 }
 
 Status Tokenizer::encode(std::string_view text, bool add_special, bool parse_special, std::vector<int32_t>* out) const {
-  if (out == nullptr) return invalid_argument("tokenizer: encode needs an output vector");
-  const detail::TokenizerVocab& v = *vocab_;
-  std::vector<detail::Fragment> fragments;
-  detail::split_special(v, text, parse_special, &fragments);
+  return detail::bad_alloc_as_status("tokenizer encode", [&]() -> Status {
+    if (out == nullptr) return invalid_argument("tokenizer: encode needs an output vector");
+    // The merge tables index symbols with int32 (llama.cpp's tokenizer overflow).
+    if (text.size() > size_t(INT32_MAX))
+      return invalid_argument("tokenizer: text of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                              std::to_string(INT32_MAX));
+    const detail::TokenizerVocab& v = *vocab_;
+    std::vector<detail::Fragment> fragments;
+    detail::split_special(v, text, parse_special, &fragments);
 
-  if (add_special && v.add_bos) out->push_back(v.bos);
-  bool after_special = true;  // SPM: the text start counts as following a special token
-  for (const detail::Fragment& f : fragments) {
-    if (f.token >= 0) {
-      out->push_back(f.token);
-      after_special = true;
-      continue;
+    if (add_special && v.add_bos) out->push_back(v.bos);
+    bool after_special = true;  // SPM: the text start counts as following a special token
+    for (const detail::Fragment& f : fragments) {
+      if (f.token >= 0) {
+        out->push_back(f.token);
+        after_special = true;
+        continue;
+      }
+      const std::string_view raw = text.substr(f.offset, f.length);
+      if (v.kind == TokenizerKind::kSpm) {
+        LOCI_RETURN_IF_ERROR(detail::spm_encode(v, escape_spaces(raw, v.add_space_prefix && after_special), out));
+      } else {
+        detail::bpe_encode(v, raw, out);
+      }
+      after_special = false;
     }
-    const std::string_view raw = text.substr(f.offset, f.length);
-    if (v.kind == TokenizerKind::kSpm) {
-      LOCI_RETURN_IF_ERROR(detail::spm_encode(v, escape_spaces(raw, v.add_space_prefix && after_special), out));
-    } else {
-      detail::bpe_encode(v, raw, out);
-    }
-    after_special = false;
-  }
-  if (add_special && v.add_eos) out->push_back(v.eos);
-  return Status::ok();
+    if (add_special && v.add_eos) out->push_back(v.eos);
+    return Status::ok();
+  });
 }
 
 Result<std::string_view> Tokenizer::piece(int32_t id, bool special) const {
@@ -98,17 +109,19 @@ Result<std::string_view> Tokenizer::token_text(int32_t id) const {
 bool Tokenizer::adds_space_prefix() const { return vocab_->kind == TokenizerKind::kSpm && vocab_->add_space_prefix; }
 
 Status Tokenizer::decode(const int32_t* ids, size_t n, bool special, std::string* out) const {
-  if (out == nullptr || (ids == nullptr && n > 0)) return invalid_argument("tokenizer: decode needs ids and an output");
-  bool strip = adds_space_prefix();
-  for (size_t i = 0; i < n; ++i) {
-    LOCI_ASSIGN_OR_RETURN(std::string_view p, piece(ids[i], special));
-    if (strip && !p.empty()) {
-      if (p.front() == ' ') p.remove_prefix(1);
-      strip = false;
+  return detail::bad_alloc_as_status("tokenizer decode", [&]() -> Status {
+    if (out == nullptr || (ids == nullptr && n > 0)) return invalid_argument("tokenizer: decode needs ids and an output");
+    bool strip = adds_space_prefix();
+    for (size_t i = 0; i < n; ++i) {
+      LOCI_ASSIGN_OR_RETURN(std::string_view p, piece(ids[i], special));
+      if (strip && !p.empty()) {
+        if (p.front() == ' ') p.remove_prefix(1);
+        strip = false;
+      }
+      out->append(p.data(), p.size());
     }
-    out->append(p.data(), p.size());
-  }
-  return Status::ok();
+    return Status::ok();
+  });
 }
 
 size_t Tokenizer::heap_bytes() const {
