@@ -38,6 +38,7 @@ constexpr int kSpinsBeforeSleep = 4000;
 constexpr int kSpinsBeforeYield = 200;
 
 constexpr uint32_t generation_of(uint64_t state) { return uint32_t(state >> 32); }
+constexpr uint64_t kExhausted = UINT32_MAX;  // a next index no loop reaches (n <= UINT32_MAX)
 constexpr uint32_t next_index_of(uint64_t state) { return uint32_t(state); }
 
 size_t online_cores() {
@@ -48,9 +49,9 @@ size_t online_cores() {
 }  // namespace
 
 struct ThreadPool::Impl {
-  // The current loop. A worker reads these only after claiming an item of
-  // the generation they belong to; atomics because a late worker may read
-  // the next loop's values before its claim fails.
+  // The current loop. A worker reads task and ctx only after claiming an
+  // item of the generation they belong to; atomics because a late worker
+  // may read the next loop's values before its claim fails.
   std::atomic<void (*)(void*, size_t)> task{nullptr};
   std::atomic<void*> ctx{nullptr};
   std::atomic<uint32_t> n{0};
@@ -72,7 +73,7 @@ struct ThreadPool::Impl {
   bool claim(uint32_t gen, size_t* index) {
     uint64_t s = state.load(std::memory_order_acquire);
     for (;;) {
-      if (generation_of(s) != gen || next_index_of(s) >= n.load(std::memory_order_relaxed)) return false;
+      if (generation_of(s) != gen || next_index_of(s) >= n.load(std::memory_order_acquire)) return false;
       if (state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
         *index = next_index_of(s);
         return true;
@@ -105,7 +106,9 @@ struct ThreadPool::Impl {
 
   static void* worker_main(void* arg) {
     Impl* self = static_cast<Impl*>(arg);
-    uint32_t seen = generation_of(self->state.load(std::memory_order_acquire));
+    // Generation 0 is the state at create(); loops start at 1. A worker that
+    // starts late still joins the loops published before it ran.
+    uint32_t seen = 0;
     for (;;) {
       const uint32_t gen = self->wait_for_loop(seen);
       if (gen == seen) return nullptr;
@@ -169,17 +172,23 @@ void ThreadPool::run(size_t n, void (*task)(void*, size_t), void* ctx) {
     for (size_t i = 0; i < n; ++i) task(ctx, i);
     return;
   }
+  // Close the last loop before touching its fields: a worker that read its
+  // state but has not claimed yet would otherwise take an item numbered
+  // against the new n. Once it sees the new n (acquire), its claim sees
+  // this exhausted index, or a newer generation, and fails.
+  const uint64_t last = p.state.load(std::memory_order_relaxed);
+  p.state.store(last | kExhausted, std::memory_order_relaxed);
   p.task.store(task, std::memory_order_relaxed);
   p.ctx.store(ctx, std::memory_order_relaxed);
-  p.n.store(uint32_t(n), std::memory_order_relaxed);
   p.done.store(0, std::memory_order_relaxed);
-  const uint32_t gen = generation_of(p.state.load(std::memory_order_relaxed)) + 1;
+  p.n.store(uint32_t(n), std::memory_order_release);
+  const uint32_t gen = generation_of(last) + 1;
   p.state.store(uint64_t(gen) << 32);  // publishes the fields above
   p.wake_sleepers();
   p.work_on(gen);
   // Items other threads claimed: wait for them, yielding the core to them
   // when the machine is busy.
-  for (int spin = 0; p.done.load(std::memory_order_acquire) != n; ++spin) {
+  for (int spin = 0; p.done.load(std::memory_order_acquire) < n; ++spin) {
     if (spin < kSpinsBeforeYield) {
       cpu_relax();
     } else {
