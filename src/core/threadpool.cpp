@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -127,9 +128,7 @@ struct ThreadPool::Impl {
 
   void stop_and_join(size_t started) {
     stop.store(true);
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-    }
+    { std::lock_guard<std::mutex> lock(mutex); }
     wake.notify_all();
     for (size_t i = 0; i < started; ++i) pthread_join(workers[i], nullptr);
   }
@@ -143,15 +142,22 @@ Result<std::unique_ptr<ThreadPool>> ThreadPool::create(size_t threads) {
   if (threads > 1) {
     impl->workers = new (std::nothrow) pthread_t[threads - 1];
     if (!impl->workers) return out_of_memory("thread pool: cannot allocate");
+    // Workers block every signal, so the application's handlers keep running
+    // on its own threads (new threads inherit the creator's mask).
+    sigset_t all, caller;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &caller);
     for (size_t i = 0; i + 1 < threads; ++i) {
       const int err = pthread_create(&impl->workers[i], nullptr, &Impl::worker_main, impl.get());
       if (err != 0) {
+        pthread_sigmask(SIG_SETMASK, &caller, nullptr);
         impl->stop_and_join(i);
         return out_of_memory("thread pool: cannot start thread " + std::to_string(i + 2) + " of " +
                              std::to_string(threads) + " (pthread_create error " + std::to_string(err) + ")");
       }
       impl->n_workers = i + 1;
     }
+    pthread_sigmask(SIG_SETMASK, &caller, nullptr);
   }
   pool->impl_ = impl.release();
   return pool;

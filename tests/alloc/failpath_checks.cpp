@@ -90,6 +90,16 @@ std::string check_generates(loci_session* s, loci_sampler* sampler, int32_t bos)
   return "";
 }
 
+std::string check_sampler_generates_and_free(const loci_model* model, loci_sampler* sampler) {
+  const loci_session_params p = reference_session_params(1);
+  loci_session* s = nullptr;
+  std::string why = loci_session_create(model, &p, &s) == LOCI_OK ? check_generates(s, sampler, bos_of(model))
+                                                                  : "session create failed";
+  loci_session_free(s);
+  loci_sampler_free(sampler);
+  return why;
+}
+
 std::string check_model_works(const loci_model* model) {
   const loci_session_params sp = reference_session_params(1);
   loci_session* s = nullptr;

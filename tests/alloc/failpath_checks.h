@@ -44,6 +44,8 @@ loci_status reference_generate(loci_session* s, loci_sampler* sampler, int32_t b
 std::string check_generates(loci_session* s, loci_sampler* sampler, int32_t bos);
 // The model makes a session and a sampler that generate the golden text.
 std::string check_model_works(const loci_model* model);
+// A new session on `model` generates the golden text with `sampler`; frees the sampler.
+std::string check_sampler_generates_and_free(const loci_model* model, loci_sampler* sampler);
 
 // The same for the C++ API.
 GenerateOptions reference_options();

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "fuzz_check.h"
 #include "loci/gguf.h"
@@ -47,6 +48,7 @@ void check_tensors(const GgufFile& f, const uint8_t* base) {
     FUZZ_CHECK(t.ndim >= 1 && t.ndim <= 4, "ndim %d", t.ndim);
     FUZZ_CHECK(!t.name.empty() && t.name.size() <= GgufLimits::kMaxTensorNameLength, "bad name length");
     FUZZ_CHECK(inside(t.name.data(), t.name.size(), f, base), "name outside the file");
+    FUZZ_CHECK(t.name.find('\0') == std::string_view::npos, "a tensor name holds a NUL byte");
     uint64_t elems = 1;
     for (int d = 0; d < 4; ++d) {
       FUZZ_CHECK(t.ne[d] >= 1, "ne[%d] = %lld", d, (long long)t.ne[d]);
@@ -71,6 +73,7 @@ void read_all_metadata(const GgufFile& f, const uint8_t* base) {
   for (const GgufKv& kv : f.kvs()) {
     FUZZ_CHECK(!kv.key.empty() && inside(kv.key.data(), kv.key.size(), f, base), "key outside the file");
     FUZZ_CHECK(f.find(kv.key) == &kv, "find");
+    FUZZ_CHECK(kv.key.find('\0') == std::string_view::npos, "a key holds a NUL byte");
     if (kv.type == GgufType::kString)
       FUZZ_CHECK(kv.str.empty() || inside(kv.str.data(), kv.str.size(), f, base), "string outside the file");
     (void)f.get_int(kv.key);

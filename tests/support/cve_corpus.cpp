@@ -736,6 +736,13 @@ void found_by_fuzzing(std::vector<CveCase>* out) {
                                           " contains a NUL byte", at(img.kv_offsets.back())});
   }
   {
+    // The same for a tensor name (the CLI prints names with %.*s).
+    GgufWriter w = llama_base();
+    w.tensors[0].name += std::string("\0x", 2);
+    const GgufImage img = w.build();
+    f.parse("nul-in-tensor-name", img.bytes, {"name of tensor 0 contains a NUL byte", at(img.tensor_info_offsets[0])});
+  }
+  {
     // NaN weights make NaN activations, and quantizing those for the matmul
     // converted NaN to int8 (undefined behaviour; UBSan reported it).
     GgufWriter w = tiny_runnable_model({"llama", DType::Q8_0, false, 1});

@@ -2,8 +2,11 @@
 // run() returns, however short the loops and however they follow each other.
 #include <catch2/catch.hpp>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <random>
 #include <thread>
@@ -62,4 +65,34 @@ TEST_CASE("thread pool: a loop's work is shared with the workers", "[threadpool]
 TEST_CASE("thread pool: zero threads means one per core", "[threadpool]") {
   auto pool = make_pool(0);
   CHECK(pool->threads() >= 1);
+}
+
+TEST_CASE("thread pool: workers block signals and leave the caller's mask alone", "[threadpool]") {
+  sigset_t caller_before;
+  REQUIRE(pthread_sigmask(SIG_BLOCK, nullptr, &caller_before) == 0);
+  REQUIRE(sigismember(&caller_before, SIGINT) == 0);
+  auto pool = make_pool(2);
+  // Two items that wait for each other, so one runs on the worker; each
+  // records its thread's mask.
+  std::atomic<int> started{0};
+  bool on_worker[2] = {false, false}, blocks_int[2] = {false, false}, blocks_term[2] = {false, false};
+  const std::thread::id caller = std::this_thread::get_id();
+  pool->parallel_for(2, [&](size_t i) {
+    started.fetch_add(1);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (started.load() < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    sigset_t mine;
+    pthread_sigmask(SIG_BLOCK, nullptr, &mine);
+    on_worker[i] = std::this_thread::get_id() != caller;
+    blocks_int[i] = sigismember(&mine, SIGINT) == 1;
+    blocks_term[i] = sigismember(&mine, SIGTERM) == 1;
+  });
+  REQUIRE(on_worker[0] != on_worker[1]);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(blocks_int[i] == on_worker[i]);
+    CHECK(blocks_term[i] == on_worker[i]);
+  }
+  sigset_t caller_after;
+  REQUIRE(pthread_sigmask(SIG_BLOCK, nullptr, &caller_after) == 0);
+  CHECK(sigismember(&caller_after, SIGINT) == 0);
 }
