@@ -17,6 +17,9 @@ constexpr int kExitUsage = 2;  // the command line itself is wrong
 int run_command(int argc, char** argv);
 int info_command(int argc, char** argv);
 int tokenize_command(int argc, char** argv);
+int bench_command(int argc, char** argv);  // a stub without LOCI_BUILD_BENCHMARKS
+int synth_command(int argc, char** argv);
+int quantize_command(int argc, char** argv);
 
 // Prints "loci: error: MESSAGE" as one line on stderr and returns kExitError.
 int report_error(const Status& status);

@@ -1,4 +1,4 @@
-// `loci`: run, inspect and tokenize GGUF models from the command line.
+// `loci`: run, inspect, tokenize, benchmark and quantize GGUF models from the command line.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -18,6 +18,9 @@ constexpr const char* kHelp =
     "  run        generate text from a prompt: loci run -m MODEL -p PROMPT -n N\n"
     "  info       show a file's metadata, tensors and memory needs: loci info MODEL\n"
     "  tokenize   show the tokens of a text: loci tokenize -m MODEL TEXT\n"
+    "  bench      prefill and decode speed: loci bench -m MODEL (or --synthetic llama-1b:q4_0)\n"
+    "  synth      write a random-weight model at real shapes: loci synth llama-1b:q4_0 -o FILE\n"
+    "  quantize   convert an F32/F16/BF16 model: loci quantize IN.gguf OUT.gguf q4_k_m\n"
     "\n"
     "  loci <command> --help   options of a command\n"
     "  loci --version          version and the CPU kernels in use\n";
@@ -44,7 +47,11 @@ int dispatch(int argc, char** argv) {
   if (cmd == "run") return run_command(argc - 2, argv + 2);
   if (cmd == "info") return info_command(argc - 2, argv + 2);
   if (cmd == "tokenize") return tokenize_command(argc - 2, argv + 2);
-  return report_usage_error(invalid_argument("unknown command '" + cmd + "' (commands: run, info, tokenize)"), "");
+  if (cmd == "bench") return bench_command(argc - 2, argv + 2);
+  if (cmd == "synth") return synth_command(argc - 2, argv + 2);
+  if (cmd == "quantize") return quantize_command(argc - 2, argv + 2);
+  return report_usage_error(
+      invalid_argument("unknown command '" + cmd + "' (commands: run, info, tokenize, bench, synth, quantize)"), "");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,7 @@ struct GgufKv {
   GgufType elem_type = GgufType::kU8;  // arrays only
   uint64_t count = 1;                  // array length; 1 for scalars
   uint64_t offset = 0;                 // file offset of the value (after its type id)
+  uint64_t value_bytes = 0;            // bytes the value takes in the file (see raw_value)
   // Scalars, decoded: integers and bools in `i` (u64 values above INT64_MAX in
   // `u`), floats in `f`, strings in `str`.
   int64_t i = 0;
@@ -80,6 +82,9 @@ class GgufFile {
   static Result<std::shared_ptr<const GgufFile>> open(const std::string& path);
   // Validates an in-memory image, copying it first (tests, fuzzing).
   static Result<std::shared_ptr<const GgufFile>> parse(const void* data, size_t size);
+  // Validates an image that `write` puts into a fresh buffer of `size` bytes
+  // (padded and aligned), which the file then owns: models made in memory.
+  static Result<std::shared_ptr<const GgufFile>> build(size_t size, const std::function<Status(void* dst)>& write);
   // Validates and uses the caller's image in place. `data` must be followed
   // by kKernelPadding readable bytes, be aligned to the file's alignment, and
   // stay valid and unchanged while the file (or a model made from it) lives.
@@ -105,6 +110,9 @@ class GgufFile {
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
   const GgufKv* find(std::string_view key) const;
   const GgufTensor* find_tensor(std::string_view name) const;
+  // A value's bytes exactly as the file stores them (after the type id), so a
+  // writer can copy any pair, arrays of any type included, without decoding it.
+  std::string_view raw_value(const GgufKv& kv) const;
 
   // Typed getters. A missing key is kInvalidModel unless a fallback is given;
   // a value of the wrong type, or an integer out of the requested range, is

@@ -169,6 +169,7 @@ class GgufFile::Parser {
     } else {
       LOCI_RETURN_IF_ERROR(scalar(kv.type, &kv, ctx));
     }
+    kv.value_bytes = pos_ - kv.offset;
     if (!f_.kv_index_.emplace(kv.key, f_.kvs_.size()).second) return fail(at, ctx + " appears twice");
     f_.kvs_.push_back(kv);
     return Status::ok();
@@ -400,6 +401,25 @@ Result<std::shared_ptr<const GgufFile>> GgufFile::parse(const void* data, size_t
     if (!image->owned) return out_of_memory("GGUF parse: copying " + std::to_string(size) + " bytes");
     if (size) std::memcpy(image->owned, data, size);
     std::memset(static_cast<uint8_t*>(image->owned) + size, 0, kKernelPadding);
+    f->path_ = "<memory>";
+    f->base_ = static_cast<const uint8_t*>(image->owned);
+    f->size_ = size;
+    f->image_ = std::move(image);
+    LOCI_RETURN_IF_ERROR(Parser(*f).run());
+    return std::shared_ptr<const GgufFile>(std::move(f));
+  });
+}
+
+Result<std::shared_ptr<const GgufFile>> GgufFile::build(size_t size, const std::function<Status(void* dst)>& write) {
+  return detail::bad_alloc_as_status("GGUF build", [&]() -> Result<std::shared_ptr<const GgufFile>> {
+    if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF build: image too large");
+    std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
+    auto image = std::unique_ptr<Image>(new (std::nothrow) Image());
+    if (!f || !image) return out_of_memory("GGUF build");
+    image->owned = aligned_alloc_or_null(size + kKernelPadding);
+    if (!image->owned) return out_of_memory("GGUF build: an image of " + std::to_string(size) + " bytes");
+    std::memset(static_cast<uint8_t*>(image->owned) + size, 0, kKernelPadding);
+    LOCI_RETURN_IF_ERROR(write(image->owned));
     f->path_ = "<memory>";
     f->base_ = static_cast<const uint8_t*>(image->owned);
     f->size_ = size;

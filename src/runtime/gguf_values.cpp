@@ -66,6 +66,11 @@ const GgufTensor* GgufFile::find_tensor(std::string_view name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+std::string_view GgufFile::raw_value(const GgufKv& kv) const {
+  // The parser checked [offset, offset + value_bytes) against the image.
+  return {reinterpret_cast<const char*>(base_ + kv.offset), size_t(kv.value_bytes)};
+}
+
 uint64_t GgufFile::tensor_bytes() const {
   uint64_t total = 0;
   for (const GgufTensor& t : tensors_) total += t.bytes;  // each inside the file, no overlaps: <= size_

@@ -144,6 +144,81 @@ case $case_name in
     grep -q '^tensors: 0$' "$tmp/out" || fail "vocab-only: no 'tensors: 0'"
     ;;
 
+  bench)
+    # A synthetic stories15M at 1 thread: JSON with llama-bench's field names,
+    # one object per test, as many samples as repetitions, and a real speed.
+    run_loci bench --synthetic stories15m:q4_0 -p 16 -n 4 -r 2 -t 1 -o json --no-bandwidth
+    [ "$rc" -eq 0 ] || { cat "$tmp/err" >&2; fail "json: exit $rc"; }
+    grep -q 'synthetic:stories15m:q4_0 t1 pp16: 2/2' "$tmp/err" || { cat "$tmp/err" >&2; fail "no progress on stderr"; }
+    /usr/bin/python3 - "$tmp/out" <<'PY' || fail "bad JSON"
+import json, sys
+runs = json.load(open(sys.argv[1]))
+assert [(r["n_prompt"], r["n_gen"]) for r in runs] == [(16, 0), (0, 4)], runs
+for r in runs:
+    for key in ("model_filename", "model_type", "model_size", "model_n_params", "n_threads", "avg_ts",
+                "stddev_ts", "samples_ts", "samples_ns", "cpu_info", "loci_version", "peak_rss_bytes"):
+        assert key in r, key
+    assert r["model_filename"] == "synthetic:stories15m:q4_0" and r["n_threads"] == 1
+    assert r["model_type"].startswith("llama 15M Q4_0"), r["model_type"]
+    assert 15e6 < r["model_n_params"] < 16e6, r["model_n_params"]
+    assert len(r["samples_ts"]) == 2 and r["avg_ts"] > 0 and r["peak_rss_bytes"] > r["model_size"]
+PY
+    # A file and the default markdown table, with the bandwidth column filled for tg.
+    run_loci bench -m "$models/stories260K.gguf" -p 8 -n 8 -r 1 -t 1
+    [ "$rc" -eq 0 ] || { cat "$tmp/err" >&2; fail "md: exit $rc"; }
+    grep -q '^read bandwidth: .* GB/s at 1 thread' "$tmp/out" || fail "no bandwidth line"
+    grep -q '^| model | size | params | threads | test | t/s | % bw | peak RSS |$' "$tmp/out" || fail "no table header"
+    grep -q '^| llama .* | 1 | pp8 | [0-9.]* ± [0-9.]* |  | [0-9]* MiB |$' "$tmp/out" || { cat "$tmp/out" >&2; fail "no pp8 row"; }
+    grep -q '^| llama .* | 1 | tg8 | [0-9.]* ± [0-9.]* | [0-9]*% | [0-9]* MiB |$' "$tmp/out" || { cat "$tmp/out" >&2; fail "no tg8 row"; }
+    grep -q 'f32: gemv loci_f32_gemv__' "$tmp/out" || fail "no kernel line"
+    run_loci bench -m "$models/stories260K.gguf" -p 8 -n 0 -r 3 -t 1 -o csv --no-bandwidth
+    [ "$(wc -l <"$tmp/out")" -eq 2 ] || fail "csv: not a header and one row"
+    head -1 "$tmp/out" | grep -q '^build_commit,.*,model_filename,.*,avg_ts,stddev_ts,.*samples_ns,samples_ts$' ||
+      fail "csv: bad header"
+    for bad in "-p x" "-p -1" "-t 0" "-o xml" "--synthetic llama-7b:q4_0" "--synthetic llama-1b:q9_0"; do
+      # shellcheck disable=SC2086
+      expect_one_error_line bench -q --synthetic stories15m:q4_0 $bad
+    done
+    expect_one_error_line bench -p 8
+    # -q: progress lines would share stderr with the error.
+    expect_one_error_line bench -q -m "$tmp/missing.gguf"
+    ;;
+  synth)
+    # The same seed writes the same bytes, another seed other weights, and the
+    # file is a loadable model with the shape's tensors (6 layers x 9 + 2).
+    run_loci synth stories15m:q8_0 -o "$tmp/a.gguf"
+    [ "$rc" -eq 0 ] || { cat "$tmp/err" >&2; fail "exit $rc"; }
+    grep -q '^wrote .*a.gguf: stories15m:q8_0' "$tmp/err" || fail "no summary line"
+    run_loci synth stories15m:q8_0 -o "$tmp/b.gguf"
+    cmp -s "$tmp/a.gguf" "$tmp/b.gguf" || fail "the same seed wrote different files"
+    run_loci synth stories15m:q8_0 -o "$tmp/c.gguf" --seed 2
+    ! cmp -s "$tmp/a.gguf" "$tmp/c.gguf" || fail "seeds 1 and 2 wrote the same file"
+    run_loci info "$tmp/a.gguf"
+    grep -q '^tensors: 56$' "$tmp/out" || fail "not 56 tensors"
+    grep -q '^file type: Q8_0 (MOSTLY_Q8_0, 7)' "$tmp/out" || fail "not Q8_0"
+    run_loci run -m "$tmp/a.gguf" -p "Once" -n 4 -s 1
+    [ "$rc" -eq 0 ] || { cat "$tmp/err" >&2; fail "the synthetic file does not run"; }
+    run_loci synth --list
+    grep -q '^llama-1b ' "$tmp/out" && grep -q '^qwen2.5-0.5b ' "$tmp/out" && grep -q '^tinyllama-1.1b ' "$tmp/out" ||
+      fail "--list misses a shape"
+    expect_one_error_line synth stories15m:q8_0
+    expect_one_error_line synth nosuch:q8_0 -o "$tmp/x.gguf"
+    expect_one_error_line synth stories15m:q8_0 -o "$tmp/no/such/dir/x.gguf"
+    [ ! -e "$tmp/no/such/dir/x.gguf.tmp" ] || fail "a partial file was left behind"
+    ;;
+  quantize)
+    # loci's Q8_0 and Q4_0 files are byte for byte the files llama.cpp's
+    # quantizer wrote from the same F32 model (see the shared README).
+    for type in q8_0 q4_0; do
+      run_loci quantize "$models/stories260K.gguf" "$tmp/$type.gguf" $type
+      [ "$rc" -eq 0 ] || { cat "$tmp/err" >&2; fail "$type: exit $rc"; }
+      grep -q "^\[  48/  48\] " "$tmp/err" || fail "$type: no progress line for the last tensor"
+      cmp "$tmp/$type.gguf" "$models/stories260K-$type.gguf" || fail "$type: differs from llama.cpp's file"
+    done
+    expect_one_error_line quantize "$models/stories260K-q8_0.gguf" "$tmp/x.gguf" q4_0
+    expect_one_error_line quantize "$models/stories260K.gguf" "$tmp/x.gguf" q9_0
+    [ ! -e "$tmp/x.gguf" ] || fail "a refused quantize wrote a file"
+    ;;
   help)
     for args in "--help" "run --help" "info --help" "tokenize --help" "--version"; do
       # shellcheck disable=SC2086
