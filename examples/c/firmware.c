@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { kContext = 256, kMaxPromptTokens = 64, kCancelAfterMs = 20 };
+enum { kContext = 256, kMaxPromptTokens = 64, kCancelAfterMs = 2 };
 
 /* ---- A bump allocator over a static pool: nothing comes from malloc. ---- */
 

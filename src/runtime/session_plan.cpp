@@ -5,6 +5,7 @@
 
 #include "loci/matmul.h"
 #include "loci/ops.h"
+#include "runtime/graph/attention.h"
 #include "runtime/model_internal.h"
 
 namespace loci::detail {
@@ -87,7 +88,7 @@ Result<SessionPlan> plan_session(const HParams& hp, const ModelWeights& w, const
   p.pos = a.take(b, sizeof(int32_t));
   LOCI_ASSIGN_OR_RETURN(p.workspace_bytes, max_workspace(w, b));
   p.workspace = a.take(p.workspace_bytes, 1);
-  LOCI_ASSIGN_OR_RETURN(p.attn_scratch_each, ops::attention_scratch_bytes(p.n_ctx, hd));
+  LOCI_ASSIGN_OR_RETURN(p.attn_scratch_each, attention_scratch_bytes(p.n_ctx, hd, p.kv_dtype));
   p.attn_scratch_each = (p.attn_scratch_each + kKernelPadding - 1) / kKernelPadding * kKernelPadding;
   p.attn_scratch = a.take(hp.n_head_kv, p.attn_scratch_each);
   if (a.overflow()) return out_of_range("session: the memory plan overflows");

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "loci/fp16.h"
@@ -23,6 +24,11 @@ double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
     m = std::max(m, std::fabs(double(b[i])));
   }
   return m > 0 ? e / m : e;
+}
+
+// Padded: the kernels may read up to kKernelPadding bytes past the last row.
+size_t v_bytes_transposed(const Case& c, size_t elem) {
+  return c.n_kv_head * c.head_dim * c.n_kv * elem + loci::kKernelPadding;
 }
 
 void check(const Case& c, loci::DType kv, std::mt19937_64& g) {
@@ -50,17 +56,26 @@ void check(const Case& c, loci::DType kv, std::mt19937_64& g) {
   a.scratch = scratch.data(), a.scratch_bytes = scratch.size() * sizeof(double);
   REQUIRE(loci::ops::attention(a).is_ok());
 
+  // The runtime keeps V transposed: kv_width rows of n_kv positions.
+  std::vector<uint8_t> vt(v_bytes_transposed(c, elem));
+  for (size_t j = 0; j < c.n_kv; ++j)
+    for (size_t r = 0; r < kv_width; ++r)
+      std::memcpy(vt.data() + (r * c.n_kv + j) * elem, static_cast<const uint8_t*>(v) + (j * kv_width + r) * elem, elem);
   const size_t group = c.n_head / c.n_kv_head;
-  std::vector<float> fscratch(c.n_kv + c.head_dim);
+  auto scratch_bytes = loci::detail::attention_scratch_bytes(c.n_kv, c.head_dim, kv);
+  REQUIRE(scratch_bytes.is_ok());
+  std::vector<uint64_t> fscratch((*scratch_bytes + 7) / 8 + 8);
+  void* aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(fscratch.data()) + 63) / 64 * 64);
   for (size_t h = 0; h < c.n_kv_head; ++h) {
     loci::detail::KvHeadAttention r;
     r.q = q.data() + h * group * c.head_dim, r.q_stride = q_width * 4, r.q_pos = pos.data();
     r.k = static_cast<const uint8_t*>(k) + h * c.head_dim * elem;
-    r.v = static_cast<const uint8_t*>(v) + h * c.head_dim * elem;
-    r.kv_stride = kv_width * elem, r.kv_dtype = kv;
+    r.k_stride = kv_width * elem;
+    r.vt = vt.data() + h * c.head_dim * c.n_kv * elem;
+    r.vt_stride = c.n_kv * elem, r.kv_dtype = kv;
     r.out = got.data() + h * group * c.head_dim, r.out_stride = q_width * 4;
     r.n_tokens = c.n_tokens, r.n_kv = c.n_kv, r.group = group, r.head_dim = c.head_dim;
-    r.scratch = fscratch.data();
+    r.scratch = aligned;
     loci::detail::attend_kv_head(r);
   }
   // F32: float sums against double ones. F16: q and the softmax weights are

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "loci/fp16.h"
 #include "loci/matmul.h"
 #include "loci/ops.h"
 #include "loci/quant.h"
@@ -63,17 +64,18 @@ Status Forward::rope(float* inout, size_t n_heads) {
 
 Status Forward::store_kv(size_t layer) {
   const size_t width = size_t(hp.n_head_kv) * hp.head_dim;
+  const bool f16 = kv_.dtype == DType::F16;
   for (size_t i = 0; i < n_; ++i) {
     const float* k = a_.k + i * width;
     const float* v = a_.v + i * width;
     uint8_t* kd = kv_.k_row(layer, start_ + i);
-    uint8_t* vd = kv_.v_row(layer, start_ + i);
-    if (kv_.dtype == DType::F16) {
-      convert_row_f32_to_f16(k, reinterpret_cast<uint16_t*>(kd), width);
-      convert_row_f32_to_f16(v, reinterpret_cast<uint16_t*>(vd), width);
-    } else {
-      std::copy(k, k + width, reinterpret_cast<float*>(kd));
-      std::copy(v, v + width, reinterpret_cast<float*>(vd));
+    if (f16) convert_row_f32_to_f16(k, reinterpret_cast<uint16_t*>(kd), width);
+    else std::copy(k, k + width, reinterpret_cast<float*>(kd));
+    // V goes in column start_ + i of the transposed rows.
+    for (size_t r = 0; r < width; ++r) {
+      uint8_t* vd = kv_.vt_row(layer, r) + (start_ + i) * kv_.elem();
+      if (f16) *reinterpret_cast<uint16_t*>(vd) = f32_to_fp16(v[r]);
+      else *reinterpret_cast<float*>(vd) = v[r];
     }
   }
   return Status::ok();
@@ -85,15 +87,15 @@ Status Forward::store_kv(size_t layer) {
 Status Forward::attend(size_t layer) {
   const size_t hd = hp.head_dim, group = hp.n_head / hp.n_head_kv;
   const size_t q_stride = row_stride(size_t(hp.n_head) * hd);
-  const size_t elem = kv_.dtype == DType::F16 ? 2 : 4;
   parallel_for(pool_, hp.n_head_kv, [&](size_t g) {
     KvHeadAttention a;
     a.q = a_.q + g * group * hd;
     a.q_stride = q_stride;
     a.q_pos = a_.pos;
-    a.k = kv_.k_row(layer, 0) + g * hd * elem;
-    a.v = kv_.v_row(layer, 0) + g * hd * elem;
-    a.kv_stride = kv_.row_bytes;
+    a.k = kv_.k_row(layer, 0) + g * hd * kv_.elem();
+    a.k_stride = kv_.row_bytes;
+    a.vt = kv_.vt_row(layer, g * hd);
+    a.vt_stride = kv_.vt_stride();
     a.kv_dtype = kv_.dtype;
     a.out = a_.attn + g * group * hd;
     a.out_stride = q_stride;
@@ -101,7 +103,7 @@ Status Forward::attend(size_t layer) {
     a.n_kv = start_ + n_;
     a.group = group;
     a.head_dim = hd;
-    a.scratch = reinterpret_cast<float*>(a_.attn_scratch + g * a_.attn_scratch_each);
+    a.scratch = a_.attn_scratch + g * a_.attn_scratch_each;
     attend_kv_head(a);
   });
   return Status::ok();

@@ -17,16 +17,20 @@ class ThreadPool;
 
 namespace loci::detail {
 
-// The KV cache of one session: per layer, n_ctx rows of n_head_kv * head_dim
-// elements for K and the same for V.
+// The KV cache of one session. K: per layer, n_ctx rows of n_head_kv *
+// head_dim elements. V is stored transposed, per layer n_head_kv * head_dim
+// rows of n_ctx positions, so attention's second product is a plain matmul.
 struct KvCache {
   DType dtype = DType::F16;
   size_t n_ctx = 0;
   size_t row_bytes = 0;    // one position's K (or V) for one layer
-  uint8_t* k = nullptr;    // [n_layer][n_ctx] rows
-  uint8_t* v = nullptr;
+  uint8_t* k = nullptr;    // [n_layer][n_ctx][width]
+  uint8_t* v = nullptr;    // [n_layer][width][n_ctx]
+  size_t elem() const { return dtype == DType::F16 ? 2 : 4; }
+  size_t vt_stride() const { return n_ctx * elem(); }  // bytes between V rows
   uint8_t* k_row(size_t layer, size_t pos) const { return k + (layer * n_ctx + pos) * row_bytes; }
-  uint8_t* v_row(size_t layer, size_t pos) const { return v + (layer * n_ctx + pos) * row_bytes; }
+  // Row r (a head dimension) of layer's transposed V.
+  uint8_t* vt_row(size_t layer, size_t r) const { return v + layer * n_ctx * row_bytes + r * vt_stride(); }
 };
 
 // Activation buffers for up to n_batch tokens, planned by SessionPlan.
