@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -50,10 +51,12 @@ std::string utc_now() {
 
 // --- describing a model ----------------------------------------------------------
 
+// "1.2B", "494M", "15M", "292K", as model_type labels read.
 std::string params_label(uint64_t n) {
   char buf[32];
   if (n >= 1000000000ull) std::snprintf(buf, sizeof buf, "%.1fB", double(n) / 1e9);
-  else std::snprintf(buf, sizeof buf, "%.0fM", double(n) / 1e6);
+  else if (n >= 1000000ull) std::snprintf(buf, sizeof buf, "%.0fM", double(n) / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.0fK", double(n) / 1e3);
   return buf;
 }
 
@@ -62,6 +65,7 @@ std::string upper(std::string s) {
   return s;
 }
 
+// general.file_type, or else the dtype holding most of the matrices' bytes.
 std::string file_type_of(const GgufFile& f) {
   const Result<int64_t> ft = f.get_int("general.file_type", -1);
   if (ft.is_ok() && *ft >= 0) {
@@ -69,7 +73,12 @@ std::string file_type_of(const GgufFile& f) {
       if (int64_t(t) == *ft) return file_type_name(t);
     return "ftype " + std::to_string(*ft);
   }
-  return "unknown";
+  std::map<DType, uint64_t> bytes;
+  for (const GgufTensor& t : f.tensors())
+    if (t.ndim >= 2) bytes[t.dtype] += t.bytes;
+  const auto most = std::max_element(bytes.begin(), bytes.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+  return most == bytes.end() ? "unknown" : dtype_name(most->first);
 }
 
 // Weight bytes one decode step reads: every matrix once, except the token

@@ -14,6 +14,9 @@ namespace {
 // The tile grid is fixed (never derived from the thread count), so every output
 // is computed by the same kernel call whatever the number of threads.
 constexpr size_t kTileN = 64;
+// A gemv streams each weight row once: longer tiles give the prefetchers
+// longer runs (each tile starts cold) while leaving a 512-row matrix 2 tiles.
+constexpr size_t kGemvTileN = 256;
 // Quantized activations are compact, so their tiles are tall: a gemm that packs
 // a weight panel reuses it over more rows. Float activation rows are 2-4x
 // larger and 256 of them would spill a 2 MiB L2, so they stay at 64.
@@ -66,15 +69,16 @@ Status matmul(const MatmulArgs& a, ThreadPool* pool) {
 
   // 2. Products over the fixed tile grid.
   const loci_gemm_ukernel_fn fn = m < kGemmMinRows ? uk->gemv : uk->gemm;
-  const size_t tiles_n = (n + kTileN - 1) / kTileN;
+  const size_t tile_n = m < kGemmMinRows ? kGemvTileN : kTileN;
+  const size_t tiles_n = (n + tile_n - 1) / tile_n;
   const size_t tile_m = tile_rows(act);
   const size_t tiles_m = (m + tile_m - 1) / tile_m;
   const auto* act_bytes = static_cast<const uint8_t*>(act_data);
   const auto* w_bytes = static_cast<const uint8_t*>(w.data);
   auto* y_bytes = reinterpret_cast<uint8_t*>(a.y);
   parallel_for(pool, tiles_m * tiles_n, [&](size_t t) {
-    const size_t i0 = (t / tiles_n) * tile_m, j0 = (t % tiles_n) * kTileN;
-    const size_t mm = std::min(tile_m, m - i0), nn = std::min(kTileN, n - j0);
+    const size_t i0 = (t / tiles_n) * tile_m, j0 = (t % tiles_n) * tile_n;
+    const size_t mm = std::min(tile_m, m - i0), nn = std::min(tile_n, n - j0);
     fn(mm, nn, k, act_bytes + i0 * act_stride, act_stride, w_bytes + j0 * w.nb[1], w.nb[1],
        reinterpret_cast<float*>(y_bytes + i0 * a.y_stride) + j0, a.y_stride);
   });
