@@ -7,9 +7,17 @@
 // sum_j min_j * sum(a) from the activation's bsums. Each output then takes
 // two FMAs per block into a 16-lane float accumulator whose lane layout is
 // fixed, so results do not depend on the tile shape.
+//
+// The avx512vnni build instead ends each block on one float per output, in
+// its packed-panel gemm and its gemv alike (k_quant_gemm_avx512vnni.h).
 #pragma once
 
+#include <cstddef>
+
 #include "kernels/x86/k_quant_avx512.h"
+#if defined(__AVX512VNNI__)
+#include "kernels/x86/k_quant_gemm_avx512vnni.h"
+#endif
 #include "loci/dtype.h"
 
 namespace {
@@ -76,6 +84,68 @@ struct Q4KCodec {
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(w.d, ad), acc);
     acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(msum)), _mm512_mul_ps(w.dmin, ad), acc);
   }
+
+#if defined(__AVX512VNNI__)
+  // The VNNI gemv's lane partials (k_quant_gemm_avx512vnni.h): the scaled
+  // sums folded to lanes 0-7, the min sums in 8-15.
+  static constexpr bool kHasMin = true;
+  static __m512i partials(const Weights& w, const BlockQ8_K& a) {
+    const __m512i isum = Sums::sum(w.q, w.scale, a.qs);
+    const __m256i folded = _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(folded), bsums_dot(w.mins, a), 1);
+  }
+#endif  // __AVX512VNNI__
 };
+
+#if defined(__AVX512VNNI__)
+// The packed-panel gemm codec (k_quant_gemm_avx512vnni.h). A 16-element
+// chain is half a sub-block: its sum is at most 16 * 15 * 128 in magnitude,
+// so it sits sign-extended in the low int16 of each lane and vpdpwssd with
+// the scale (high int16 zero) multiplies it exactly.
+struct Q4KPanel {
+  using Block = BlockQ4_K;
+  using Panel = loci_x86_kq::KPanelBlock<8>;
+  static constexpr size_t kChainsPerScale = 2;
+  static constexpr bool kHasMin = true;
+
+  static __m512i add_scaled(__m512i isum, __m512i part, __m512i scale) {
+    return _mm512_dpwssd_epi32(isum, part, scale);
+  }
+
+  // qs word p of each 32-byte run c holds code word p of sub-block 2c (low
+  // nibbles) and of sub-block 2c + 1 (high nibbles).
+  static void pack(const uint8_t* const* row, size_t b, Panel* out) {
+    const size_t base = b * sizeof(BlockQ4_K);
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    for (size_t h = 0; h < 2; ++h) {
+      __m512i t[16];
+      loci_x86_kq::load_transposed(row, base + offsetof(BlockQ4_K, qs) + 64 * h, t);
+      for (size_t p = 0; p < 16; ++p) {
+        const size_t word = 32 * h + 16 * (p / 8) + p % 8;
+        _mm512_store_si512(out->q[word], _mm512_and_si512(t[p], nibble));
+        _mm512_store_si512(out->q[word + 8], _mm512_and_si512(_mm512_srli_epi16(t[p], 4), nibble));
+      }
+    }
+    // Words 0-3 of the 16 rows: d | dmin, then the 12 scale bytes (see q4k_scales).
+    __m512i head[4];
+    loci_x86_kq::load_transposed16(row, base, head);
+    const __m512i low6 = _mm512_set1_epi8(0x3f), low4 = _mm512_set1_epi8(0x0f), bits45 = _mm512_set1_epi8(0x30);
+    const __m512i u0 = head[1], u1 = head[2], u2 = head[3];
+    const __m512i sc[2] = {
+        _mm512_and_si512(u0, low6),
+        _mm512_or_si512(_mm512_and_si512(u2, low4), _mm512_and_si512(_mm512_srli_epi32(u0, 2), bits45))};
+    const __m512i mn[2] = {_mm512_and_si512(u1, low6),
+                           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), low4),
+                                           _mm512_and_si512(_mm512_srli_epi32(u1, 2), bits45))};
+    for (int j = 0; j < 8; ++j) {
+      _mm512_store_si512(out->scale[j], loci_x86_kq::byte_u(sc[j / 4], j % 4));
+      const __m512i min = loci_x86_kq::byte_u(mn[j / 4], j % 4);
+      _mm512_store_si512(out->pair[j], _mm512_or_si512(min, _mm512_slli_epi32(min, 16)));  // both bsums of sub-block j
+    }
+    _mm512_store_ps(out->d, loci_x86_kq::half_to_float(head[0], false));
+    _mm512_store_ps(out->dmin, loci_x86_kq::half_to_float(head[0], true));
+  }
+};
+#endif  // __AVX512VNNI__
 
 }  // namespace
