@@ -392,26 +392,6 @@ Status GgufFile::check_unchanged() const {
   return image_ && image_->map ? image_->map->check_unchanged() : Status::ok();
 }
 
-Result<std::shared_ptr<const GgufFile>> GgufFile::parse(const void* data, size_t size) {
-  return detail::bad_alloc_as_status("GGUF parse", [&]() -> Result<std::shared_ptr<const GgufFile>> {
-    if (!data && size) return invalid_argument("GGUF parse: null data");
-    if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF parse: image too large");
-    std::shared_ptr<GgufFile> f(new (std::nothrow) GgufFile());
-    auto image = std::unique_ptr<Image>(new (std::nothrow) Image());
-    if (!f || !image) return out_of_memory("GGUF parse");
-    image->owned = aligned_alloc_or_null(size + kKernelPadding);
-    if (!image->owned) return out_of_memory("GGUF parse: copying " + std::to_string(size) + " bytes");
-    if (size) std::memcpy(image->owned, data, size);
-    std::memset(static_cast<uint8_t*>(image->owned) + size, 0, kKernelPadding);
-    f->path_ = "<memory>";
-    f->base_ = static_cast<const uint8_t*>(image->owned);
-    f->size_ = size;
-    f->image_ = std::move(image);
-    LOCI_RETURN_IF_ERROR(Parser(*f).run());
-    return std::shared_ptr<const GgufFile>(std::move(f));
-  });
-}
-
 namespace {
 
 // Decoding streams the whole image every token: the 2 MiB-aligned part of it
@@ -446,6 +426,14 @@ Result<std::shared_ptr<const GgufFile>> GgufFile::build(size_t size, const std::
     f->image_ = std::move(image);
     LOCI_RETURN_IF_ERROR(Parser(*f).run());
     return std::shared_ptr<const GgufFile>(std::move(f));
+  });
+}
+
+Result<std::shared_ptr<const GgufFile>> GgufFile::parse(const void* data, size_t size) {
+  if (!data && size) return invalid_argument("GGUF parse: null data");
+  return build(size, [&](void* dst) {
+    if (size) std::memcpy(dst, data, size);
+    return Status::ok();
   });
 }
 
