@@ -183,11 +183,11 @@ class Runner {
     LOCI_ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::create(m.model, so));
     std::mt19937 rng(uint32_t(opt_.seed));
     std::uniform_int_distribution<int32_t> tok(0, int32_t(hp.n_vocab) - 1);
-    std::vector<int32_t> tokens(std::max(max_of(opt_.n_prompt), max_of(opt_.n_gen)));
+    std::vector<int32_t> tokens(std::max({16u, max_of(opt_.n_prompt), max_of(opt_.n_gen)}));
     for (int32_t& t : tokens) t = tok(rng);
 
     // Warm-up: pages every weight in and starts the threads.
-    LOCI_RETURN_IF_ERROR(s->eval(tokens.data(), std::min<size_t>(16, tokens.size())));
+    LOCI_RETURN_IF_ERROR(s->eval(tokens.data(), std::min<size_t>(16, s->n_ctx())));
     s->reset();
 
     for (uint32_t n : opt_.n_prompt) {

@@ -183,6 +183,10 @@ PY
     # -q: progress lines would share stderr with the error.
     expect_one_error_line bench -q -m "$tmp/missing.gguf"
     ;;
+  bench-missing)
+    expect_one_error_line bench --synthetic stories15m:q4_0
+    grep -q 'built without its benchmarks' "$tmp/err" || fail "the error does not say why"
+    ;;
   synth)
     # The same seed writes the same bytes, another seed other weights, and the
     # file is a loadable model with the shape's tensors (6 layers x 9 + 2).
