@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Audits the built libraries' symbols.
 #   no-network LIB...   no library references a networking function
+#   canary CC SRC       builds SRC (a library that connects) in a temporary
+#                       directory, audits it (which must fail), deletes it
 #   isa-objects OBJ...  objects built with ISA flags (*__<isa>.cpp.o) define no
 #                       weak symbols: the linker could otherwise keep their copy
 #                       of an inline function for baseline code, which would then
@@ -29,6 +31,15 @@ case $mode in
       fi
     done
     exit $bad
+    ;;
+  canary)
+    cc=$1 src=$2
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+    "$cc" -shared -fPIC -o "$dir/libloci_net_canary.so" "$src"
+    # Prints the FAIL line the test expects; its status is the audit's (1).
+    bash "$0" no-network "$nm" "$dir/libloci_net_canary.so" && exit 1
+    exit 0
     ;;
   isa-objects)
     bad=0 checked=0 objs=()
