@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -49,13 +50,9 @@ int synth_command(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   if (Status s = write_synth_model(*spec, out, pool->get()); !s) return report_error(s);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::FILE* f = std::fopen(out.c_str(), "rb");
-  uint64_t size = 0;
-  if (f) {
-    std::fseek(f, 0, SEEK_END);
-    size = uint64_t(std::ftell(f));
-    std::fclose(f);
-  }
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(out, ec);  // only for the summary line
+  if (ec) size = 0;
   std::fprintf(stderr, "wrote %s: %s (%s), %s in %.1f s\n", out.c_str(), synth_spec_name(*spec).c_str(),
                spec->shape.description, human_bytes(size).c_str(), secs);
   return kExitOk;

@@ -23,13 +23,8 @@ struct Fd {
 
 std::string errno_text() { return std::strerror(errno); }
 
-// Decoding streams every weight once per token, and with 4 KiB pages that
-// stream also walks the page tables: a 2 MiB-aligned mapping advised to use
-// huge pages decoded a 1B Q4_0 model 5-7% faster. The advice is a hint that
-// kernels without transparent huge pages (or file systems without them) ignore.
-constexpr size_t kHugePage = size_t(2) << 20;
-
-// `bytes` of inaccessible address space starting on a kHugePage boundary.
+// `bytes` of inaccessible address space starting on a kHugePage boundary, so
+// a file mapped there can use huge pages (see advise_huge_pages).
 void* reserve_aligned(size_t bytes) {
   void* raw = ::mmap(nullptr, bytes + kHugePage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return MAP_FAILED;
@@ -41,6 +36,16 @@ void* reserve_aligned(size_t bytes) {
 }
 
 }  // namespace
+
+void advise_huge_pages(const void* p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t start = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~uintptr_t(kHugePage - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~uintptr_t(kHugePage - 1);
+  if (end > start) (void)::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
+}
 
 Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
   Fd f;
@@ -64,9 +69,7 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     ::munmap(base, reserved);
     return io_error("cannot map '" + path + "': " + why);
   }
-#ifdef MADV_HUGEPAGE
-  if (size >= kHugePage) (void)::madvise(base, size_t(size) / kHugePage * kHugePage, MADV_HUGEPAGE);
-#endif
+  advise_huge_pages(base, size_t(size));
   std::unique_ptr<MappedFile> m(new (std::nothrow) MappedFile());
   if (!m) {
     ::munmap(base, reserved);

@@ -9,8 +9,6 @@
 #include <limits>
 #include <new>
 
-#include <sys/mman.h>
-
 #include "core/bad_alloc.h"
 #include "core/mapped_file.h"
 
@@ -392,23 +390,6 @@ Status GgufFile::check_unchanged() const {
   return image_ && image_->map ? image_->map->check_unchanged() : Status::ok();
 }
 
-namespace {
-
-// Decoding streams the whole image every token: the 2 MiB-aligned part of it
-// is advised to use huge pages, as mapped files are (see mapped_file.cpp).
-void advise_huge_pages(void* p, size_t bytes) {
-#ifdef MADV_HUGEPAGE
-  constexpr uintptr_t kHugePage = uintptr_t(2) << 20;
-  const uintptr_t start = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
-  if (end > start) (void)::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
-#else
-  (void)p, (void)bytes;
-#endif
-}
-
-}  // namespace
-
 Result<std::shared_ptr<const GgufFile>> GgufFile::build(size_t size, const std::function<Status(void* dst)>& write) {
   return detail::bad_alloc_as_status("GGUF build", [&]() -> Result<std::shared_ptr<const GgufFile>> {
     if (size > SIZE_MAX - kKernelPadding) return out_of_range("GGUF build: image too large");
@@ -417,7 +398,7 @@ Result<std::shared_ptr<const GgufFile>> GgufFile::build(size_t size, const std::
     if (!f || !image) return out_of_memory("GGUF build");
     image->owned = aligned_alloc_or_null(size + kKernelPadding);
     if (!image->owned) return out_of_memory("GGUF build: an image of " + std::to_string(size) + " bytes");
-    advise_huge_pages(image->owned, size);
+    detail::advise_huge_pages(image->owned, size);  // decoding streams the whole image
     std::memset(static_cast<uint8_t*>(image->owned) + size, 0, kKernelPadding);
     LOCI_RETURN_IF_ERROR(write(image->owned));
     f->path_ = "<memory>";

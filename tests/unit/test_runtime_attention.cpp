@@ -76,6 +76,7 @@ void check(const Case& c, loci::DType kv, std::mt19937_64& g) {
     r.out = got.data() + h * group * c.head_dim, r.out_stride = q_width * 4;
     r.n_tokens = c.n_tokens, r.n_kv = c.n_kv, r.group = group, r.head_dim = c.head_dim;
     r.scratch = aligned;
+    r.scratch_bytes = *scratch_bytes;
     loci::detail::attend_kv_head(r);
   }
   // F32: float sums against double ones. F16: q and the softmax weights are

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/x86/output_rows.h"
 #include "kernels/x86/x86_intrin.h"
 #include "loci/dtype.h"
 
@@ -37,10 +38,6 @@ constexpr size_t kChainWords = 4;     // 16 elements: one Q6_K group, half a Q4_
 inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 inline __mmask16 lane_mask(size_t lanes) { return lanes >= 16 ? __mmask16(0xffff) : __mmask16((1u << lanes) - 1u); }
-
-inline float* row_ptr(float* c, size_t c_stride, size_t i) {
-  return reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(c) + i * c_stride);
-}
 
 inline int32_t load_i32(const void* p) {
   int32_t v;
@@ -260,10 +257,7 @@ template <class K>
 void gemm(size_t m, size_t n, size_t k, const void* a, size_t a_stride, const void* w, size_t w_stride, float* c,
           size_t c_stride) {
   const size_t nb = k / kQK_K;
-  if (nb == 0) {  // an empty sum
-    for (size_t i = 0; i < m; ++i) std::memset(row_ptr(c, c_stride, i), 0, n * sizeof(float));
-    return;
-  }
+  if (nb == 0) return zero_rows(m, n, c, c_stride);  // an empty sum
   const auto* ab = static_cast<const uint8_t*>(a);
   const auto* wb = static_cast<const uint8_t*>(w);
   typename K::Panel panel[kPanelGroups * kChunkBlocks];

@@ -19,6 +19,7 @@
 // merged with same-named code built for other ISAs.
 #pragma once
 
+#include "kernels/x86/output_rows.h"
 #include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
@@ -32,14 +33,6 @@ constexpr size_t kQK = 32;
 constexpr size_t kQ8BlockBytes = 34;
 
 inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
-
-inline float* row_ptr(float* c, size_t c_stride, size_t i) {
-  return reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(c) + i * c_stride);
-}
-
-inline void zero_rows(size_t m, size_t n, float* c, size_t c_stride) {
-  for (size_t i = 0; i < m; ++i) std::memset(row_ptr(c, c_stride, i), 0, n * sizeof(float));
-}
 
 inline uint16_t load_u16(const uint8_t* p) {
   uint16_t v;

@@ -19,6 +19,7 @@
 // be merged with same-named code built for other ISAs.
 #pragma once
 
+#include "kernels/x86/output_rows.h"
 #include "kernels/x86/x86_intrin.h"
 
 #include <cstddef>
@@ -44,14 +45,6 @@ inline __mmask16 lane_mask(size_t lanes) { return lanes >= 16 ? __mmask16(0xffff
 
 inline __mmask64 byte_mask(size_t bytes) {
   return bytes >= 64 ? ~__mmask64(0) : __mmask64((uint64_t(1) << bytes) - 1u);
-}
-
-inline float* row_ptr(float* c, size_t c_stride, size_t i) {
-  return reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(c) + i * c_stride);
-}
-
-inline void zero_rows(size_t m, size_t n, float* c, size_t c_stride) {
-  for (size_t i = 0; i < m; ++i) std::memset(row_ptr(c, c_stride, i), 0, n * sizeof(float));
 }
 
 inline uint16_t load_u16(const uint8_t* p) {

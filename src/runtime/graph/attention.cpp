@@ -57,7 +57,7 @@ void attend_kv_head(const KvHeadAttention& a) {
   const size_t scores_bytes = round_up(kChunk * a.n_kv * sizeof(float));
   float* scores = static_cast<float*>(a.scratch);
   void* ws = static_cast<uint8_t*>(a.scratch) + scores_bytes;
-  const size_t ws_bytes = *attention_scratch_bytes(a.n_kv, hd, a.kv_dtype) - scores_bytes;
+  const size_t ws_bytes = a.scratch_bytes - scores_bytes;
   const float scale = 1.0f / std::sqrt(float(hd));
   for (size_t h = 0; h < a.group; ++h) {
     for (size_t t0 = 0; t0 < a.n_tokens; t0 += kChunk) {
@@ -76,7 +76,7 @@ void attend_kv_head(const KvHeadAttention& a) {
       qk.y_stride = seen * sizeof(float);
       qk.workspace = ws;
       qk.workspace_bytes = ws_bytes;
-      // The session planned every size (attention_scratch_bytes), so neither product can fail.
+      // The caller sized the scratch (attention_scratch_bytes), so neither product can fail.
       [[maybe_unused]] const Status s1 = matmul(qk, nullptr);
       assert(s1.is_ok());
       for (size_t r = 0; r < rows; ++r) {

@@ -29,7 +29,8 @@ struct KvHeadAttention {
   float* out;             // n_tokens rows; the group's first output head
   size_t out_stride;
   size_t n_tokens, n_kv, group, head_dim;
-  void* scratch;          // attention_scratch_bytes(n_ctx, head_dim, kv_dtype) bytes, 64-byte aligned
+  void* scratch;          // 64-byte aligned
+  size_t scratch_bytes;   // at least attention_scratch_bytes(n_kv, head_dim, kv_dtype)
 };
 
 // Scratch one attend_kv_head call needs for a cache of n_ctx positions.

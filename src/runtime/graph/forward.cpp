@@ -104,6 +104,7 @@ Status Forward::attend(size_t layer) {
     a.group = group;
     a.head_dim = hd;
     a.scratch = a_.attn_scratch + g * a_.attn_scratch_each;
+    a.scratch_bytes = a_.attn_scratch_each;
     attend_kv_head(a);
   });
   return Status::ok();
